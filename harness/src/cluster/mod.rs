@@ -1,0 +1,1 @@
+//! Cluster backends: an existing kubeconfig, a k3s container, or the local kwok cluster.

@@ -1,0 +1,3 @@
+//! Watches that record every change of a scenario's objects into a [`timeline::Timeline`].
+
+pub mod timeline;

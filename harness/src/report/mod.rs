@@ -1,0 +1,1 @@
+//! Outputs: terminal progress, summary table, JUnit XML, JSON, snapshots.

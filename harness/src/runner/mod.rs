@@ -1,0 +1,1 @@
+//! Runs scenarios: applies manifests, executes steps, judges and cleans up.
