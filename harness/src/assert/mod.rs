@@ -3,6 +3,13 @@
 //! Each expectation type is a scenario step (`expect-pods`, `expect-ordinals`, …). Judging one
 //! returns an [`Outcome`]: stable facts for the behavioural summary and, when the expectation
 //! does not hold, a failure message in Kubernetes terms.
+//!
+//! Every judgement orders events by timeline position, which is resourceVersion order, and
+//! never by timestamps: creationTimestamp and condition times have one-second resolution. The
+//! judges are [`judge_pods`], [`judge_ordinals`], [`judge_placement`], [`judge_survivors`],
+//! [`judge_schedule`] and [`judge_history`]. The generic step check is evaluated by
+//! [`check_holds`], and over a window of changes by [`holds_throughout`] and [`never_holds`].
+//! CronJob schedules are read by [`kubernetes_schedule`].
 
 use std::collections::BTreeMap;
 
@@ -12,6 +19,34 @@ use serde_json::Value;
 
 use crate::dsl::values::{CountRange, Duration, Target};
 use crate::recorder::timeline::Timeline;
+
+mod check;
+mod crontab;
+mod history;
+mod lifecycle;
+mod objects;
+mod ordinals;
+mod partial;
+mod phrases;
+mod placement;
+mod pods;
+mod schedule;
+mod scheduling;
+mod selector;
+mod survivors;
+#[cfg(test)]
+mod testing;
+mod view;
+
+pub use check::{check_at, check_holds, check_latest, holds_throughout, never_holds};
+pub use crontab::{Instants, KubernetesSchedule, ScheduleError, kubernetes_schedule};
+pub use history::judge_history;
+pub use ordinals::judge_ordinals;
+pub use placement::judge_placement;
+pub use pods::judge_pods;
+pub use schedule::judge_schedule;
+pub use selector::{LabelSelector, SelectorError};
+pub use survivors::judge_survivors;
 
 /// What judging an expectation found.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -27,6 +62,20 @@ impl Outcome {
     pub fn passed(&self) -> bool {
         self.failure.is_none()
     }
+
+    /// Builds an outcome from the facts and every failure found, one failure per line.
+    pub(crate) fn from_findings(facts: BTreeMap<String, Value>, failures: Vec<String>) -> Self {
+        let failure = (!failures.is_empty()).then(|| failures.join("\n"));
+        Self { facts, failure }
+    }
+
+    /// Builds an outcome without facts, for an expectation that could not be judged at all.
+    pub(crate) fn unjudged(failure: String) -> Self {
+        Self {
+            facts: BTreeMap::new(),
+            failure: Some(failure),
+        }
+    }
 }
 
 /// The recording and the point from which an expectation is judged.
@@ -39,71 +88,83 @@ pub struct JudgeContext<'a> {
 }
 
 /// `expect-pods`: pods selected by label or owner, judged over the recording.
+///
+/// A pod counts when any recorded state of it matches `selector` and `owner`. Each field left
+/// out is not judged.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PodsExpectation {
-    /// A label selector, as `kubectl -l` takes it.
+    /// A label selector, as `kubectl -l` takes it. Default: every pod.
     #[serde(default)]
     pub selector: Option<String>,
-    /// Only pods whose controller (ownerReference) is this object.
+    /// Only pods with an ownerReference to this object, directly or through their controller's
+    /// own controller (a CronJob's pods through their Job). Default: any owner.
     #[serde(default)]
     pub owner: Option<Target>,
-    /// Only pods created after the step marked with this name.
+    /// Only pods created at or after the step marked with this name; the runner passes the
+    /// mark's position as [`JudgeContext::from`]. Default: the whole recording.
     #[serde(default)]
     pub since: Option<String>,
-    /// Pods created.
+    /// Number of pods created.
     #[serde(default)]
     pub created: Option<CountRange>,
-    /// Pods that reached phase Succeeded.
+    /// Number of pods that reached phase Succeeded.
     #[serde(default)]
     pub succeeded: Option<CountRange>,
-    /// Pods that reached phase Failed.
+    /// Number of pods that reached phase Failed. A pod deleted before it reached a terminal
+    /// phase counts as neither succeeded nor failed.
     #[serde(default)]
     pub failed: Option<CountRange>,
     /// Maximum number of active pods at any instant (created, not terminal, not being
     /// deleted), which is how the Job controller counts them. An exact number means that
-    /// number was reached and never exceeded.
+    /// number was reached and never exceeded; a range means the observed maximum lies in it.
     #[serde(default)]
     pub max_active: Option<CountRange>,
-    /// Maximum number of pods in phase Running at any instant.
+    /// Maximum number of pods in phase Running and not being deleted at any instant.
     #[serde(default)]
     pub max_running: Option<CountRange>,
-    /// How pod lifetimes relate to each other.
+    /// The relation between pod lifetimes.
     #[serde(default)]
     pub order: Option<PodOrder>,
 }
 
-/// How pod lifetimes relate.
+/// The relation between pod lifetimes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PodOrder {
-    /// Each pod is created only after every earlier pod finished (terminal or deleted).
+    /// Each pod is created only after every earlier pod stopped being active: it reached a
+    /// terminal phase, or its deletion began.
     Sequential,
     /// At least two pods were active at the same instant.
     Overlapping,
 }
 
 /// `expect-ordinals`: the pods `<name>-0`, `<name>-1`, … of a StatefulSet.
+///
+/// A pod re-created under the same name is a separate incarnation. Each field left out is not
+/// judged.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct OrdinalExpectation {
     /// Name of the StatefulSet.
     pub statefulset: String,
-    /// Only pods created (and deletions made) after the step marked with this name.
+    /// Only pods created, and deletions begun, at or after the step marked with this name; the
+    /// runner passes the mark's position as [`JudgeContext::from`]. Default: the whole
+    /// recording.
     #[serde(default)]
     pub since: Option<String>,
-    /// Ordinals that must have been created, such as `[0, 1, 2]`.
+    /// Exactly the ordinals created, in any order, such as `[0, 1, 2]`.
     #[serde(default)]
     pub created: Option<Vec<u32>>,
-    /// Creation order: `ordered` means each pod is created only after its predecessor is
+    /// Creation order: `ordered` means each pod is created only after its predecessor was
     /// Running and Ready (OrderedReady); `any` sets no requirement.
     #[serde(default)]
     pub creation: Option<OrdinalOrder>,
-    /// Ordinals that must have been deleted, such as `[2, 1]`.
+    /// Exactly the ordinals whose deletion began, in any order, such as `[2, 1]`.
     #[serde(default)]
     pub deleted: Option<Vec<u32>>,
-    /// Deletion order: `reverse` means each pod is deleted only after every higher ordinal is
-    /// gone; `any` sets no requirement.
+    /// Deletion order: `reverse` means each pod's deletion begins only after every pod with a
+    /// higher ordinal is gone; `any` sets no requirement.
     #[serde(default)]
     pub deletion: Option<OrdinalOrder>,
 }
@@ -112,47 +173,57 @@ pub struct OrdinalExpectation {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum OrdinalOrder {
+    /// Ascending, each pod after its predecessor is Running and Ready; for `creation` only.
     Ordered,
+    /// Descending, each pod after every higher ordinal is gone; for `deletion` only.
     Reverse,
+    /// No requirement.
     Any,
 }
 
-/// `expect-placement`: the pods of a DaemonSet over the cluster's nodes, judged now.
+/// `expect-placement`: the pods of a DaemonSet over the cluster's nodes, judged on the state
+/// after the last recorded change.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PlacementExpectation {
     /// Name of the DaemonSet.
     pub daemonset: String,
-    /// `eligible` (default): one pod on every node whose taints the pod tolerates and whose
-    /// labels match its nodeSelector and required node affinity, and none elsewhere. `all`:
-    /// one pod on every node, control-plane nodes included.
+    /// The nodes that must have a daemon pod. Default: `eligible`.
     #[serde(default)]
     pub nodes: Option<NodeSet>,
     /// Expected number of nodes with a pod, as a cross-check of the eligibility computation.
+    /// Default: not checked.
     #[serde(default)]
     pub count: Option<u32>,
 }
 
-/// Which nodes `expect-placement` demands.
+/// The nodes on which `expect-placement` demands a daemon pod.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum NodeSet {
+    /// One pod on every node whose NoSchedule and NoExecute taints the pod tolerates (with
+    /// the tolerations the DaemonSet controller adds) and whose labels match its nodeSelector
+    /// and required node affinity. No pod elsewhere, except that a pod may stay on a node
+    /// whose only untolerated taints are NoSchedule, as it does in Kubernetes.
     #[default]
     Eligible,
+    /// One pod on every node, control-plane nodes included.
     All,
 }
 
-/// `expect-survivors`: objects that must (or must not) outlive their deleted owner.
+/// `expect-survivors`: objects that must (or must not) outlive their deleted owner, judged on
+/// the state after the last recorded change.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SurvivorExpectation {
     /// The owner, which must be gone.
     pub owner: Target,
-    /// Kind of the dependent objects (for a StatefulSet: `pvc`, the claims of its
-    /// volumeClaimTemplates, by default).
+    /// Kind of the dependent objects, by name or short name, such as `pvc`.
     pub kind: String,
-    /// Names of the dependents; for a StatefulSet's claims they default to
-    /// `<template>-<statefulset>-<ordinal>` for every ordinal that was created.
+    /// Names of the dependents. The default for a StatefulSet's claims is
+    /// `<template>-<statefulset>-<ordinal>` for every volumeClaimTemplate and every ordinal of
+    /// a pod it created. For other owners it is every object of `kind` that ever had an
+    /// ownerReference to the owner.
     #[serde(default)]
     pub names: Option<Vec<String>>,
     /// True: every dependent still exists and is not being deleted. False: every dependent is
@@ -166,7 +237,7 @@ pub struct SurvivorExpectation {
 pub struct ScheduleExpectation {
     /// Name of the CronJob.
     pub cronjob: String,
-    /// Number of Jobs that must have been created.
+    /// Number of Jobs the CronJob created since [`JudgeContext::from`]. Default: not judged.
     #[serde(default)]
     pub jobs: Option<CountRange>,
     /// How late after a scheduled instant a Job may be created. Default: 10s.
@@ -184,14 +255,21 @@ pub struct ScheduleExpectation {
 pub struct HistoryExpectation {
     /// Name of the CronJob.
     pub cronjob: String,
-    /// Successful Jobs kept; default: the CronJob's `successfulJobsHistoryLimit` (3).
+    /// Most successful (Complete) Jobs kept. Default: the CronJob's last recorded
+    /// `successfulJobsHistoryLimit`, which Kubernetes defaults to 3.
     #[serde(default)]
     pub successful: Option<u32>,
-    /// Failed Jobs kept; default: the CronJob's `failedJobsHistoryLimit` (1).
+    /// Most failed Jobs kept. Default: the CronJob's last recorded `failedJobsHistoryLimit`,
+    /// which Kubernetes defaults to 1.
     #[serde(default)]
     pub failed: Option<u32>,
-    /// Whether the controller must have been seen deleting a Job to keep the limit, which
-    /// proves the limit was enforced rather than not reached. Default: false.
+    /// Whether a finished Job of the CronJob must have been deleted while the CronJob existed,
+    /// which proves the limit was enforced rather than not reached. Default: false.
     #[serde(default)]
     pub enforced: Option<bool>,
+    /// How long the kept Jobs may exceed a limit, measured between the changes the recorder
+    /// observed. The controller deletes the oldest finished Jobs in the sync after a Job
+    /// finishes, so one Job too many is expected briefly. Default: 10s.
+    #[serde(default)]
+    pub grace: Option<Duration>,
 }
