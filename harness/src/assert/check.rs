@@ -115,6 +115,7 @@ enum Prepared<'c> {
         owner: Option<&'c Target>,
         state: Option<&'c Value>,
         active: Option<bool>,
+        ever: bool,
         is: CountRange,
     },
 }
@@ -186,6 +187,7 @@ impl<'c> Prepared<'c> {
             owner: count.owner.as_ref(),
             state: count.state.as_ref(),
             active: count.active,
+            ever: count.ever.unwrap_or(false),
             is: count.is,
         })
     }
@@ -215,6 +217,7 @@ impl<'c> Prepared<'c> {
                 owner,
                 state,
                 active,
+                ever,
                 is,
             } => {
                 let filters = CountFilters {
@@ -223,6 +226,7 @@ impl<'c> Prepared<'c> {
                     owner: *owner,
                     state: *state,
                     active: *active,
+                    ever: *ever,
                 };
                 evaluate_count(view, &filters, is)
             }
@@ -352,6 +356,7 @@ struct CountFilters<'a> {
     owner: Option<&'a Target>,
     state: Option<&'a Value>,
     active: Option<bool>,
+    ever: bool,
 }
 
 impl CountFilters<'_> {
@@ -372,6 +377,9 @@ impl CountFilters<'_> {
     /// Describes the filters as a phrase after the noun: ` (active, owned by job/pi)`.
     fn describe(&self) -> String {
         let mut parts = Vec::new();
+        if self.ever {
+            parts.push("at any point of the recording".to_owned());
+        }
         if let Some(active) = self.active {
             parts.push(if active { "active" } else { "not active" }.to_owned());
         }
@@ -399,12 +407,15 @@ fn evaluate_count(
 ) -> Result<String, String> {
     let singular = filters.kind.kind.to_ascii_lowercase();
     let plural = filters.kind.plural;
-    let names: Vec<&str> = view
-        .objects(filters.kind.kind)
-        .into_iter()
-        .filter(|object| filters.admits(object, view.timeline))
-        .map(objects::name)
-        .collect();
+    let names: Vec<&str> = if filters.ever {
+        ever_admitted(view, filters)
+    } else {
+        view.objects(filters.kind.kind)
+            .into_iter()
+            .filter(|object| filters.admits(object, view.timeline))
+            .map(objects::name)
+            .collect()
+    };
     let count = u32::try_from(names.len()).unwrap_or(u32::MAX);
 
     let listed = if names.is_empty() {
@@ -434,3 +445,24 @@ fn evaluate_count(
 
 #[cfg(test)]
 mod tests;
+
+/// Names of the objects (one per uid, in order of first appearance) that the filters admitted
+/// in some recorded state up to the view's end, deleted objects included.
+fn ever_admitted<'v>(view: &View<'v>, filters: &CountFilters<'_>) -> Vec<&'v str> {
+    let mut seen: Vec<&'v str> = Vec::new();
+    let mut names = Vec::new();
+    for change in view.changes() {
+        if change.kind != filters.kind.kind || change.change == ChangeKind::Deleted {
+            continue;
+        }
+        let uid = change.uid();
+        if seen.contains(&uid) {
+            continue;
+        }
+        if filters.admits(&change.object, view.timeline) {
+            seen.push(uid);
+            names.push(change.name());
+        }
+    }
+    names
+}

@@ -22,6 +22,7 @@ use crate::recorder::timeline::Timeline;
 
 mod check;
 mod crontab;
+mod dns;
 mod history;
 mod lifecycle;
 mod objects;
@@ -39,6 +40,7 @@ mod testing;
 mod view;
 
 pub use check::{check_at, check_holds, check_latest, holds_throughout, never_holds};
+pub use dns::{DnsExpectation, judge_dns};
 pub use crontab::{Instants, KubernetesSchedule, ScheduleError, kubernetes_schedule};
 pub use history::judge_history;
 pub use ordinals::judge_ordinals;
@@ -126,8 +128,11 @@ pub struct PodsExpectation {
     /// The relation between pod lifetimes.
     #[serde(default)]
     pub order: Option<PodOrder>,
+    /// Keeps judging as changes arrive until the expectation holds, for at most this long.
+    /// Without it, the expectation is judged once, on the recording so far.
+    #[serde(default)]
+    pub within: Option<Duration>,
 }
-
 /// The relation between pod lifetimes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -167,8 +172,11 @@ pub struct OrdinalExpectation {
     /// higher ordinal is gone; `any` sets no requirement.
     #[serde(default)]
     pub deletion: Option<OrdinalOrder>,
+    /// Keeps judging as changes arrive until the expectation holds, for at most this long.
+    /// Without it, the expectation is judged once, on the recording so far.
+    #[serde(default)]
+    pub within: Option<Duration>,
 }
-
 /// Order of ordinal pods.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -195,8 +203,11 @@ pub struct PlacementExpectation {
     /// Default: not checked.
     #[serde(default)]
     pub count: Option<u32>,
+    /// Keeps judging as changes arrive until the expectation holds, for at most this long.
+    /// Without it, the expectation is judged once, on the recording so far.
+    #[serde(default)]
+    pub within: Option<Duration>,
 }
-
 /// The nodes on which `expect-placement` demands a daemon pod.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -229,8 +240,11 @@ pub struct SurvivorExpectation {
     /// True: every dependent still exists and is not being deleted. False: every dependent is
     /// gone.
     pub survive: bool,
+    /// Keeps judging as changes arrive until the expectation holds, for at most this long.
+    /// Without it, the expectation is judged once, on the recording so far.
+    #[serde(default)]
+    pub within: Option<Duration>,
 }
-
 /// `expect-schedule`: Jobs of a CronJob created at the instants its schedule gives.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -247,8 +261,11 @@ pub struct ScheduleExpectation {
     /// Default: true (false suits `concurrencyPolicy: Forbid`, which skips instants).
     #[serde(default)]
     pub every_instant: Option<bool>,
+    /// Keeps judging as changes arrive until the expectation holds, for at most this long.
+    /// Without it, the expectation is judged once, on the recording so far.
+    #[serde(default)]
+    pub within: Option<Duration>,
 }
-
 /// `expect-history`: finished Jobs a CronJob keeps.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -272,4 +289,17 @@ pub struct HistoryExpectation {
     /// finishes, so one Job too many is expected briefly. Default: 10s.
     #[serde(default)]
     pub grace: Option<Duration>,
+    /// Keeps judging as changes arrive until the expectation holds, for at most this long.
+    /// Without it, the expectation is judged once, on the recording so far.
+    #[serde(default)]
+    pub within: Option<Duration>,
+}
+/// The fact recorded for a count: the observed number when the expectation is exact (it then
+/// equals the expectation), and the expectation itself when a range contains the observation,
+/// because a count inside a range may differ between runs and facts must not.
+pub(crate) fn count_fact(expected: &CountRange, observed: u32) -> Value {
+    match expected {
+        CountRange::Range { .. } if expected.contains(observed) => Value::String(expected.to_string()),
+        _ => Value::from(observed),
+    }
 }

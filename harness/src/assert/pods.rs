@@ -12,7 +12,7 @@ use super::lifecycle::{Interval, Peak, describe_pod_state, intervals_where, peak
 use super::objects::{self, owned_by, phase, pod_is_active, pod_is_running};
 use super::phrases::{NAME_LIMIT, expected_count, join_names};
 use super::selector::LabelSelector;
-use super::{JudgeContext, Outcome, PodOrder, PodsExpectation};
+use super::{JudgeContext, Outcome, PodOrder, PodsExpectation, count_fact};
 use crate::dsl::values::CountRange;
 use crate::recorder::timeline::ObjectHistory;
 
@@ -35,7 +35,7 @@ pub fn judge_pods(exp: &PodsExpectation, ctx: &JudgeContext<'_>) -> Outcome {
     let created = u32::try_from(pods.len()).unwrap_or(u32::MAX);
 
     if let Some(expected) = &exp.created {
-        facts.insert("created".to_owned(), json!(created));
+        facts.insert("created".to_owned(), count_fact(expected, created));
         if !expected.contains(created) {
             failures.push(format!(
                 "expected {} created{scope}; observed {created}{}",
@@ -50,7 +50,7 @@ pub fn judge_pods(exp: &PodsExpectation, ctx: &JudgeContext<'_>) -> Outcome {
     ] {
         if let Some(expected) = expected {
             let (count, failure) = judge_terminal_phase(&pods, expected, wanted, &scope);
-            facts.insert(field.to_owned(), json!(count));
+            facts.insert(field.to_owned(), count_fact(expected, count));
             failures.extend(failure);
         }
     }
@@ -58,7 +58,7 @@ pub fn judge_pods(exp: &PodsExpectation, ctx: &JudgeContext<'_>) -> Outcome {
     let active: Vec<(usize, Interval)> = tagged_intervals(&pods, pod_is_active);
     let active_peak = peak(&active);
     if let Some(expected) = &exp.max_active {
-        facts.insert("maxActive".to_owned(), json!(active_peak.max));
+        facts.insert("maxActive".to_owned(), count_fact(expected, active_peak.max));
         if !expected.contains(active_peak.max) {
             let observed = describe_peak(&pods, &active_peak, Concurrency::Active);
             failures.push(format!(
@@ -69,7 +69,7 @@ pub fn judge_pods(exp: &PodsExpectation, ctx: &JudgeContext<'_>) -> Outcome {
     }
     if let Some(expected) = &exp.max_running {
         let running_peak = peak(&tagged_intervals(&pods, pod_is_running));
-        facts.insert("maxRunning".to_owned(), json!(running_peak.max));
+        facts.insert("maxRunning".to_owned(), count_fact(expected, running_peak.max));
         if !expected.contains(running_peak.max) {
             let observed = describe_peak(&pods, &running_peak, Concurrency::Running);
             failures.push(format!(

@@ -16,7 +16,7 @@ use serde_json::json;
 use super::crontab::{KubernetesSchedule, kubernetes_schedule};
 use super::objects::{annotation, owner_refs};
 use super::phrases::{NAME_LIMIT, expected_count, join_clauses, join_names};
-use super::{JudgeContext, Outcome, ScheduleExpectation};
+use super::{JudgeContext, Outcome, ScheduleExpectation, count_fact};
 use crate::recorder::timeline::{ObjectHistory, str_at};
 
 /// The annotation in which the CronJob controller records a Job's scheduled time.
@@ -72,7 +72,7 @@ pub fn judge_schedule(exp: &ScheduleExpectation, ctx: &JudgeContext<'_>) -> Outc
     let names: Vec<&str> = jobs.iter().map(|job| job.history.name).collect();
     if let Some(expected) = &exp.jobs {
         let count = u32::try_from(jobs.len()).unwrap_or(u32::MAX);
-        facts.insert("jobs".to_owned(), json!(count));
+        facts.insert("jobs".to_owned(), count_fact(expected, count));
         if !expected.contains(count) {
             let listed = if names.is_empty() {
                 String::new()

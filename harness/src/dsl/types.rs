@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::values::{CountRange, Duration, Target};
 use crate::assert::{
-    HistoryExpectation, OrdinalExpectation, PlacementExpectation, PodsExpectation,
+    DnsExpectation, HistoryExpectation, OrdinalExpectation, PlacementExpectation, PodsExpectation,
     ScheduleExpectation, SurvivorExpectation,
 };
 
@@ -64,6 +64,11 @@ pub struct Scenario {
     /// Whether `cargo test` keeps an insta snapshot of the behavioural summary. Default: true.
     #[serde(default = "default_true")]
     pub snapshot: bool,
+    /// Declares that the scenario must fail: it passes only when a step fails with a message
+    /// matching this regular expression. For deliberately broken variants, which prove that a
+    /// check can fail.
+    #[serde(default)]
+    pub expect_failure: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -159,6 +164,8 @@ pub enum Step {
     ExpectSchedule(ScheduleExpectation),
     /// Judges the finished Jobs a CronJob keeps against its history limits.
     ExpectHistory(HistoryExpectation),
+    /// Judges the per-pod DNS names a headless Service publishes through its EndpointSlices.
+    ExpectDns(DnsExpectation),
 }
 
 /// Which manifests an `apply` or `expect-rejected` step uses.
@@ -362,9 +369,14 @@ pub struct CountCheck {
     #[serde(default)]
     pub state: Option<Value>,
     /// Only active objects: pods that are created, not terminal and not being deleted (the Job
-    /// controller's rule), and Jobs without a Complete or Failed condition.
+    /// controller's rule), Jobs without a Complete or Failed condition, and other objects that
+    /// are not being deleted.
     #[serde(default)]
     pub active: Option<bool>,
+    /// Counts every object the recording has seen that matched the filters at some point,
+    /// deleted ones included, instead of the objects that exist and match now. Default: false.
+    #[serde(default)]
+    pub ever: Option<bool>,
     /// The count required.
     pub is: CountRange,
 }

@@ -84,6 +84,11 @@ fn recording() -> Timeline {
 #[case::count_terminating_inactive("count: {selector: app=other, active: false, is: 1}", Some(10))]
 #[case::count_empty_kind("count: {kind: pvc, is: 0}", None)]
 #[case::count_range("count: {owner: job/pi, is: {min: 1, max: 2}}", None)]
+#[case::count_ever_deleted("count: {selector: app=other, ever: true, is: 1}", None)]
+#[case::count_ever_past_state(
+    "count: {owner: job/pi, state: {status: {phase: Running}}, ever: true, is: 2}",
+    None
+)]
 fn check_holds_passes(#[case] yaml: &str, #[case] at: Option<usize>) {
     assert_eq!(check_holds(&check(yaml), &recording(), at), Ok(()));
 }
@@ -107,6 +112,7 @@ fn check_holds_passes(#[case] yaml: &str, #[case] at: Option<usize>) {
 #[case::count_differs("count: {owner: job/pi, is: 3}", None)]
 #[case::count_active_differs("count: {owner: job/pi, active: true, is: 1}", Some(3))]
 #[case::count_none_found("count: {selector: 'tier=db', is: {min: 1}}", None)]
+#[case::count_ever_not_yet("count: {owner: job/pi, ever: true, is: 2}", Some(2))]
 #[case::count_all_filters(
     "count: {kind: pod, selector: app=pi, owner: job/pi, state: {status: {phase: Running}}, \
      active: true, is: 2}",

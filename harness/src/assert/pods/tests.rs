@@ -106,13 +106,13 @@ fn judge(timeline: &Timeline, yaml: &str, from: usize) -> crate::assert::Outcome
     parallel(),
     "owner: job/pi\ncreated: 3\nmaxActive: 2\nmaxRunning: {max: 2}\norder: overlapping",
     0,
-    json!({"created": 3, "maxActive": 2, "maxRunning": 2, "order": "overlapping"})
+    json!({"created": 3, "maxActive": 2, "maxRunning": "at most 2", "order": "overlapping"})
 )]
 #[case::active_range(
     parallel(),
     "owner: job/pi\nmaxActive: {min: 1, max: 3}",
     0,
-    json!({"maxActive": 2})
+    json!({"maxActive": "1 to 3"})
 )]
 #[case::retries_counted(
     retries(),
