@@ -89,7 +89,7 @@ pub enum Capability {
 }
 
 /// Where manifests come from.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ManifestSource {
     /// A path relative to the scenario file; the file may hold several YAML documents.
@@ -169,7 +169,7 @@ pub enum Step {
 }
 
 /// Which manifests an `apply` or `expect-rejected` step uses.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Selection {
     /// `all`: every manifest of the scenario, in order.
@@ -330,7 +330,7 @@ impl HoldStep {
 }
 
 /// A status condition to match: `Complete`, or `{type: Failed, reason: BackoffLimitExceeded}`.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ConditionMatch {
     Type(String),

@@ -53,8 +53,8 @@ impl JsonSchema for Duration {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "pattern": "^([0-9]+(ms|s|m|h)\\s*)+$",
-            "description": "A duration such as 90s, 2m, 1m30s or 500ms.",
+            "pattern": "^(([0-9]+(ms|s|m|h)\\s*)+|\\$\\{[A-Za-z_][A-Za-z0-9_-]*\\})$",
+            "description": "A duration such as 90s, 2m, 1m30s or 500ms, or a ${name} variable.",
         })
     }
 }
@@ -241,14 +241,14 @@ impl JsonSchema for Target {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "pattern": "^[A-Za-z]+/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
-            "description": "An object as kind/name, such as job/job-completions or sts/web.",
+            "pattern": "^[A-Za-z]+/([-a-z0-9.]|\\$\\{[A-Za-z_][A-Za-z0-9_-]*\\})+$",
+            "description": "An object as kind/name, such as job/job-completions, sts/web or sts/${name}.",
         })
     }
 }
 
 /// A count that is exact (`3`) or a range (`{min: 1, max: 3}`; either bound may be left out).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum CountRange {
     Exact(u32),
