@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{JudgeContext, Outcome};
 use crate::dsl::values::Duration;
-use crate::recorder::timeline::{str_at, Timeline};
+use crate::recorder::timeline::{Timeline, str_at};
 
 /// Label that ties an EndpointSlice to its Service.
 const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -64,7 +64,10 @@ pub fn judge_dns(expectation: &DnsExpectation, context: &JudgeContext<'_>) -> Ou
 
     let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for record in &records {
-        by_name.entry(&record.name).or_default().push(&record.address);
+        by_name
+            .entry(&record.name)
+            .or_default()
+            .push(&record.address);
     }
     let missing: Vec<String> = expectation
         .hostnames
@@ -75,7 +78,12 @@ pub fn judge_dns(expectation: &DnsExpectation, context: &JudgeContext<'_>) -> Ou
 
     outcome.facts.insert(
         "names".to_owned(),
-        Value::Array(by_name.keys().map(|name| Value::String((*name).to_owned())).collect()),
+        Value::Array(
+            by_name
+                .keys()
+                .map(|name| Value::String((*name).to_owned()))
+                .collect(),
+        ),
     );
     if !missing.is_empty() {
         let published = if by_name.is_empty() {
@@ -94,7 +102,12 @@ pub fn judge_dns(expectation: &DnsExpectation, context: &JudgeContext<'_>) -> Ou
 
 /// Records from the current EndpointSlices of a Service: one per address of every endpoint
 /// that has a hostname and is ready (or when the Service publishes not-ready addresses).
-fn records(timeline: &Timeline, service: &str, suffix: &str, publish_not_ready: bool) -> Vec<Record> {
+fn records(
+    timeline: &Timeline,
+    service: &str,
+    suffix: &str,
+    publish_not_ready: bool,
+) -> Vec<Record> {
     let mut records = Vec::new();
     for slice in timeline.current("EndpointSlice") {
         let owner = slice
@@ -148,12 +161,12 @@ mod tests {
                 ChangeKind::Added,
                 "EndpointSlice",
                 json!({"metadata": {"name": "web-abcde", "namespace": "ns", "uid": "e", "resourceVersion": "2",
-                                    "labels": {"kubernetes.io/service-name": "web"}},
-                       "endpoints": [
-                         {"addresses": ["10.0.0.1"], "hostname": "web-0", "conditions": {"ready": true}},
-                         {"addresses": ["10.0.0.2"], "hostname": "web-1", "conditions": {"ready": ready}},
-                         {"addresses": ["10.0.0.3"], "conditions": {"ready": true}}
-                       ]}),
+                             "labels": {"kubernetes.io/service-name": "web"}},
+                "endpoints": [
+                  {"addresses": ["10.0.0.1"], "hostname": "web-0", "conditions": {"ready": true}},
+                  {"addresses": ["10.0.0.2"], "hostname": "web-1", "conditions": {"ready": ready}},
+                  {"addresses": ["10.0.0.3"], "conditions": {"ready": true}}
+                ]}),
             ),
         ])
     }
@@ -170,25 +183,46 @@ mod tests {
     #[test]
     fn dns_names_from_ready_endpoints() {
         let timeline = timeline("None", true);
-        let outcome = judge_dns(&expectation(&["web-0", "web-1"]), &JudgeContext { timeline: &timeline, from: 0 });
+        let outcome = judge_dns(
+            &expectation(&["web-0", "web-1"]),
+            &JudgeContext {
+                timeline: &timeline,
+                from: 0,
+            },
+        );
         assert!(outcome.passed(), "{:?}", outcome.failure);
         assert_eq!(
             outcome.facts["names"],
-            json!(["web-0.web.ns.svc.cluster.local", "web-1.web.ns.svc.cluster.local"])
+            json!([
+                "web-0.web.ns.svc.cluster.local",
+                "web-1.web.ns.svc.cluster.local"
+            ])
         );
     }
 
     #[test]
     fn dns_skips_not_ready_endpoint() {
         let timeline = timeline("None", false);
-        let outcome = judge_dns(&expectation(&["web-0", "web-1"]), &JudgeContext { timeline: &timeline, from: 0 });
+        let outcome = judge_dns(
+            &expectation(&["web-0", "web-1"]),
+            &JudgeContext {
+                timeline: &timeline,
+                from: 0,
+            },
+        );
         insta::assert_snapshot!(outcome.failure.unwrap(), @"expected DNS names web-1.web.ns.svc.cluster.local; the EndpointSlices of service/web publish web-0.web.ns.svc.cluster.local (a name needs an endpoint with hostname set and, unless publishNotReadyAddresses is true, condition ready)");
     }
 
     #[test]
     fn dns_requires_headless_service() {
         let timeline = timeline("10.96.0.10", true);
-        let outcome = judge_dns(&expectation(&["web-0"]), &JudgeContext { timeline: &timeline, from: 0 });
+        let outcome = judge_dns(
+            &expectation(&["web-0"]),
+            &JudgeContext {
+                timeline: &timeline,
+                from: 0,
+            },
+        );
         assert!(outcome.failure.unwrap().contains("is not headless"));
     }
 }

@@ -40,8 +40,8 @@ mod testing;
 mod view;
 
 pub use check::{check_at, check_holds, check_latest, holds_throughout, never_holds};
-pub use dns::{DnsExpectation, judge_dns};
 pub use crontab::{Instants, KubernetesSchedule, ScheduleError, kubernetes_schedule};
+pub use dns::{DnsExpectation, judge_dns};
 pub use history::judge_history;
 pub use ordinals::judge_ordinals;
 pub use placement::judge_placement;
@@ -299,7 +299,9 @@ pub struct HistoryExpectation {
 /// because a count inside a range may differ between runs and facts must not.
 pub(crate) fn count_fact(expected: &CountRange, observed: u32) -> Value {
     match expected {
-        CountRange::Range { .. } if expected.contains(observed) => Value::String(expected.to_string()),
+        CountRange::Range { .. } if expected.contains(observed) => {
+            Value::String(expected.to_string())
+        }
         _ => Value::from(observed),
     }
 }

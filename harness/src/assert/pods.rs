@@ -58,7 +58,10 @@ pub fn judge_pods(exp: &PodsExpectation, ctx: &JudgeContext<'_>) -> Outcome {
     let active: Vec<(usize, Interval)> = tagged_intervals(&pods, pod_is_active);
     let active_peak = peak(&active);
     if let Some(expected) = &exp.max_active {
-        facts.insert("maxActive".to_owned(), count_fact(expected, active_peak.max));
+        facts.insert(
+            "maxActive".to_owned(),
+            count_fact(expected, active_peak.max),
+        );
         if !expected.contains(active_peak.max) {
             let observed = describe_peak(&pods, &active_peak, Concurrency::Active);
             failures.push(format!(
@@ -69,7 +72,10 @@ pub fn judge_pods(exp: &PodsExpectation, ctx: &JudgeContext<'_>) -> Outcome {
     }
     if let Some(expected) = &exp.max_running {
         let running_peak = peak(&tagged_intervals(&pods, pod_is_running));
-        facts.insert("maxRunning".to_owned(), count_fact(expected, running_peak.max));
+        facts.insert(
+            "maxRunning".to_owned(),
+            count_fact(expected, running_peak.max),
+        );
         if !expected.contains(running_peak.max) {
             let observed = describe_peak(&pods, &running_peak, Concurrency::Running);
             failures.push(format!(

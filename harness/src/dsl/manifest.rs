@@ -324,3 +324,16 @@ pub(crate) fn read_file(
     let (documents, problems) = yaml::parse_documents(&source);
     Ok((source, documents, problems))
 }
+
+/// Reads the manifests of a plain manifest file, with the problems that kept documents from
+/// being read (syntax errors, manifests without apiVersion, kind or name).
+///
+/// # Errors
+///
+/// The I/O error when the file cannot be read.
+pub fn load_manifest_file(path: &Path) -> std::io::Result<(Vec<Manifest>, Vec<Problem>)> {
+    let (source, documents, mut problems) = read_file(path)?;
+    let (manifests, mut invalid) = from_documents(&source, &documents);
+    problems.append(&mut invalid);
+    Ok((manifests, problems))
+}

@@ -27,7 +27,7 @@ mod tests;
 pub use error::{DslError, FileKind, Problem, render_error, render_problem};
 pub use lint::lint_file;
 pub use load::{LoadedScenario, load_scenario};
-pub use manifest::{Manifest, ManifestOrigin};
+pub use manifest::{Manifest, ManifestOrigin, load_manifest_file};
 pub use render::{render, render_scenario};
 pub use schema::{scenario_schema, suite_schema};
 pub use source::Location;

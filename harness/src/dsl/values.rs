@@ -22,7 +22,9 @@ impl FromStr for Duration {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         humantime::parse_duration(text.trim())
             .map(Duration)
-            .map_err(|err| format!("invalid duration `{text}`: {err} (write it like 90s, 2m or 500ms)"))
+            .map_err(|err| {
+                format!("invalid duration `{text}`: {err} (write it like 90s, 2m or 500ms)")
+            })
     }
 }
 
@@ -65,10 +67,28 @@ impl JsonSchema for Duration {
 /// namespaced, its plural resource name, and the aliases a target may use.
 pub const KINDS: &[KindInfo] = &[
     KindInfo::new("Pod", "v1", true, "pods", &["pod", "pods", "po"]),
-    KindInfo::new("Service", "v1", true, "services", &["service", "services", "svc"]),
-    KindInfo::new("ConfigMap", "v1", true, "configmaps", &["configmap", "configmaps", "cm"]),
+    KindInfo::new(
+        "Service",
+        "v1",
+        true,
+        "services",
+        &["service", "services", "svc"],
+    ),
+    KindInfo::new(
+        "ConfigMap",
+        "v1",
+        true,
+        "configmaps",
+        &["configmap", "configmaps", "cm"],
+    ),
     KindInfo::new("Secret", "v1", true, "secrets", &["secret", "secrets"]),
-    KindInfo::new("ServiceAccount", "v1", true, "serviceaccounts", &["serviceaccount", "sa"]),
+    KindInfo::new(
+        "ServiceAccount",
+        "v1",
+        true,
+        "serviceaccounts",
+        &["serviceaccount", "sa"],
+    ),
     KindInfo::new(
         "PersistentVolumeClaim",
         "v1",
@@ -85,10 +105,28 @@ pub const KINDS: &[KindInfo] = &[
         "persistentvolumes",
         &["persistentvolume", "persistentvolumes", "pv"],
     ),
-    KindInfo::new("Namespace", "v1", false, "namespaces", &["namespace", "namespaces", "ns"]),
+    KindInfo::new(
+        "Namespace",
+        "v1",
+        false,
+        "namespaces",
+        &["namespace", "namespaces", "ns"],
+    ),
     KindInfo::new("Job", "batch/v1", true, "jobs", &["job", "jobs"]),
-    KindInfo::new("CronJob", "batch/v1", true, "cronjobs", &["cronjob", "cronjobs", "cj"]),
-    KindInfo::new("DaemonSet", "apps/v1", true, "daemonsets", &["daemonset", "daemonsets", "ds"]),
+    KindInfo::new(
+        "CronJob",
+        "batch/v1",
+        true,
+        "cronjobs",
+        &["cronjob", "cronjobs", "cj"],
+    ),
+    KindInfo::new(
+        "DaemonSet",
+        "apps/v1",
+        true,
+        "daemonsets",
+        &["daemonset", "daemonsets", "ds"],
+    ),
     KindInfo::new(
         "StatefulSet",
         "apps/v1",
@@ -103,7 +141,13 @@ pub const KINDS: &[KindInfo] = &[
         "deployments",
         &["deployment", "deployments", "deploy"],
     ),
-    KindInfo::new("ReplicaSet", "apps/v1", true, "replicasets", &["replicaset", "replicasets", "rs"]),
+    KindInfo::new(
+        "ReplicaSet",
+        "apps/v1",
+        true,
+        "replicasets",
+        &["replicaset", "replicasets", "rs"],
+    ),
     KindInfo::new(
         "ControllerRevision",
         "apps/v1",
@@ -164,9 +208,9 @@ impl KindInfo {
     /// Looks a kind up by its name or any alias, ignoring case.
     pub fn find(name: &str) -> Option<&'static KindInfo> {
         let lower = name.to_ascii_lowercase();
-        KINDS
-            .iter()
-            .find(|info| info.kind.eq_ignore_ascii_case(&lower) || info.aliases.contains(&lower.as_str()))
+        KINDS.iter().find(|info| {
+            info.kind.eq_ignore_ascii_case(&lower) || info.aliases.contains(&lower.as_str())
+        })
     }
 }
 
@@ -201,14 +245,18 @@ impl FromStr for Target {
             ));
         };
         if name.is_empty() {
-            return Err(format!("invalid target `{text}`: the name after `/` is empty"));
+            return Err(format!(
+                "invalid target `{text}`: the name after `/` is empty"
+            ));
         }
         let Some(info) = KindInfo::find(kind) else {
             let aliases = KINDS.iter().flat_map(|info| info.aliases.iter().copied());
             let hint = crate::dsl::nearest(kind, aliases)
                 .map(|alias| format!(" (did you mean `{alias}`?)"))
                 .unwrap_or_default();
-            return Err(format!("invalid target `{text}`: unknown kind `{kind}`{hint}"));
+            return Err(format!(
+                "invalid target `{text}`: unknown kind `{kind}`{hint}"
+            ));
         };
         Ok(Self::new(info.kind, name))
     }
@@ -275,10 +323,22 @@ impl fmt::Display for CountRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             CountRange::Exact(expected) => write!(f, "{expected}"),
-            CountRange::Range { min: Some(min), max: Some(max) } => write!(f, "{min} to {max}"),
-            CountRange::Range { min: Some(min), max: None } => write!(f, "at least {min}"),
-            CountRange::Range { min: None, max: Some(max) } => write!(f, "at most {max}"),
-            CountRange::Range { min: None, max: None } => write!(f, "any number"),
+            CountRange::Range {
+                min: Some(min),
+                max: Some(max),
+            } => write!(f, "{min} to {max}"),
+            CountRange::Range {
+                min: Some(min),
+                max: None,
+            } => write!(f, "at least {min}"),
+            CountRange::Range {
+                min: None,
+                max: Some(max),
+            } => write!(f, "at most {max}"),
+            CountRange::Range {
+                min: None,
+                max: None,
+            } => write!(f, "any number"),
         }
     }
 }

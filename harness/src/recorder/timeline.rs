@@ -138,7 +138,9 @@ impl Timeline {
     }
 
     /// Builds a timeline from changes given in order; for tests and replays.
-    pub fn from_changes(changes: impl IntoIterator<Item = (ChangeKind, &'static str, Value)>) -> Self {
+    pub fn from_changes(
+        changes: impl IntoIterator<Item = (ChangeKind, &'static str, Value)>,
+    ) -> Self {
         let mut timeline = Self::new();
         let start = DateTime::<Utc>::UNIX_EPOCH;
         for (index, (change, kind, object)) in changes.into_iter().enumerate() {
@@ -325,8 +327,16 @@ mod tests {
     fn push_skips_repeated_resource_version() {
         let mut timeline = Timeline::new();
         let now = Utc::now();
-        assert!(timeline.push(ChangeKind::Added, "Pod", pod("a", "10", "Pending"), now).is_some());
-        assert!(timeline.push(ChangeKind::Existing, "Pod", pod("a", "10", "Pending"), now).is_none());
+        assert!(
+            timeline
+                .push(ChangeKind::Added, "Pod", pod("a", "10", "Pending"), now)
+                .is_some()
+        );
+        assert!(
+            timeline
+                .push(ChangeKind::Existing, "Pod", pod("a", "10", "Pending"), now)
+                .is_none()
+        );
         assert_eq!(timeline.len(), 1);
     }
 

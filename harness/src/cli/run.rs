@@ -1,0 +1,249 @@
+//! `kspec run`: runs scenario files, suites and directories against a cluster.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use super::target::{TargetArgs, print_progress};
+use crate::cluster::{Backend, Connection};
+use crate::dsl::{self, Entry, FileKind};
+use crate::report::model::{ScenarioReport, Status};
+use crate::report::progress::Terminal;
+use crate::report::{files, picture, table};
+use crate::runner::{PlannedScenario, RunOptions, Runner, scenario};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files, suite files or directories of scenarios. Default: suites/.
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Run only scenarios whose name contains this text, or with `tag:NAME` only scenarios
+    /// with that tag; repeatable (a scenario runs when any filter matches).
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Vec<String>,
+    /// Scenarios run at the same time.
+    #[arg(long, short, default_value_t = 16)]
+    pub jobs: usize,
+    /// Write a JUnit XML report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a timeline picture (SVG, pods as bars over time) per scenario into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub timelines: Option<PathBuf>,
+}
+
+/// Runs the command; exit code 0 when every scenario passed (or was ignored), 1 when one
+/// failed, 2 when some input was unusable.
+pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("suites")]
+    } else {
+        args.paths.clone()
+    };
+    let entries = match dsl::discover(&paths) {
+        Ok(entries) => entries,
+        Err(err) => {
+            eprintln!("{}", dsl::render_error(&err));
+            return Ok(ExitCode::from(2));
+        }
+    };
+
+    let backend = args.target.backend();
+    let mut load_variables = backend.placeholder_variables();
+    load_variables.extend(args.target.variables());
+    let (planned, mut unusable) = plan(&entries, &load_variables);
+    let planned = match select(planned, &args.filter) {
+        Ok(planned) => planned,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    for report in &unusable {
+        eprintln!("{}", report.failure.as_deref().unwrap_or_default());
+    }
+
+    let connection = Connection::open(&backend, &print_progress)
+        .await
+        .context("failed to connect to the cluster")?;
+    eprintln!(
+        "kspec: running {} scenarios on {}",
+        planned.len(),
+        connection.description
+    );
+    if matches!(backend, Backend::Local(_)) {
+        match scenario::delete_leftover_namespaces(&connection.client).await {
+            Ok(0) => {}
+            Ok(count) => eprintln!("kspec: deleted {count} namespaces left by killed runs"),
+            Err(err) => tracing::warn!(error = %err, "listing leftover namespaces failed"),
+        }
+    }
+    let description = connection.description.clone();
+    let options = RunOptions {
+        jobs: args.jobs,
+        variables: args.target.variables(),
+    };
+    let runner = Runner::new(connection, options, Arc::new(Terminal::new()));
+
+    let cancel = CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("kspec: interrupted; cleaning up (press Ctrl-C again to stop at once)");
+            on_interrupt.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    let mut reports = runner.run_all(&planned, cancel.clone()).await;
+    reports.append(&mut unusable);
+
+    eprintln!();
+    eprint!("{}", table::summary_table(&reports));
+    if let Some(sheet) = table::grade_sheet(&reports) {
+        eprint!("{sheet}");
+    }
+    write_outputs(&args, &description, &reports)?;
+
+    if cancel.is_cancelled() {
+        return Ok(ExitCode::from(130));
+    }
+    Ok(exit_code(&reports))
+}
+
+/// Loads every scenario entry. Entries that cannot be loaded become errored reports, so the
+/// others still run and the problem is reported with them.
+fn plan(
+    entries: &[Entry],
+    variables: &dsl::Variables,
+) -> (Vec<PlannedScenario>, Vec<ScenarioReport>) {
+    let mut planned = Vec::new();
+    let mut unusable = Vec::new();
+    for entry in entries {
+        if entry.kind == FileKind::Manifests {
+            unusable.push(ScenarioReport::not_run(
+                &entry.path.display().to_string(),
+                entry.path.clone(),
+                Status::Errored,
+                format!(
+                    "error: {} holds manifests, not a scenario; `kspec run` takes scenario and suite files (use `kspec lint` to check manifests)",
+                    entry.path.display()
+                ),
+            ));
+            continue;
+        }
+        let mut load_variables = entry.variables.clone();
+        load_variables.extend(variables.clone());
+        match dsl::load_scenario(&entry.path, &load_variables) {
+            Ok(loaded) => planned.push(PlannedScenario {
+                loaded: Arc::new(loaded),
+                suite: entry.suite.clone(),
+                points: entry.points,
+                variables: entry.variables.clone(),
+            }),
+            Err(err) => {
+                let mut report = ScenarioReport::not_run(
+                    &entry.path.display().to_string(),
+                    entry.path.clone(),
+                    Status::Errored,
+                    dsl::render_error(&err),
+                );
+                report.suite = entry.suite.clone();
+                report.points = entry.points;
+                unusable.push(report);
+            }
+        }
+    }
+    (planned, unusable)
+}
+
+/// Keeps the scenarios that match a filter, once each, sorted by name. A filter that matches
+/// nothing is an error rather than an empty green run.
+pub fn select(
+    planned: Vec<PlannedScenario>,
+    filters: &[String],
+) -> Result<Vec<PlannedScenario>, String> {
+    let mut seen = BTreeSet::new();
+    let mut selected: Vec<PlannedScenario> = planned
+        .into_iter()
+        .filter(|planned| seen.insert(planned.loaded.path().to_path_buf()))
+        .filter(|planned| {
+            filters.is_empty() || filters.iter().any(|filter| matches(planned, filter))
+        })
+        .collect();
+    if selected.is_empty() && !filters.is_empty() {
+        return Err(format!(
+            "no scenario matches the filter {}",
+            filters.join(", ")
+        ));
+    }
+    selected.sort_by(|a, b| a.loaded.scenario().name.cmp(&b.loaded.scenario().name));
+    Ok(selected)
+}
+
+fn matches(planned: &PlannedScenario, filter: &str) -> bool {
+    let scenario = planned.loaded.scenario();
+    match filter.strip_prefix("tag:") {
+        Some(tag) => scenario.tags.iter().any(|t| t == tag),
+        None => scenario.name.contains(filter),
+    }
+}
+
+fn write_outputs(args: &RunArgs, backend: &str, reports: &[ScenarioReport]) -> anyhow::Result<()> {
+    if let Some(path) = &args.junit {
+        let xml = files::junit(reports).context("failed to render the JUnit report")?;
+        write(path, &xml)?;
+    }
+    if let Some(path) = &args.json {
+        write(path, &files::json(backend, reports))?;
+    }
+    if let Some(dir) = &args.timelines {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create the directory {}", dir.display()))?;
+        for report in reports.iter().filter(|report| !report.pod_bars.is_empty()) {
+            let file = dir.join(format!("{}.svg", slug(&report.name)));
+            write(&file, &picture::svg(report))?;
+        }
+    }
+    Ok(())
+}
+
+fn write(path: &Path, contents: &str) -> anyhow::Result<()> {
+    std::fs::write(path, contents).with_context(|| format!("failed to write {}", path.display()))
+}
+
+/// A file name from a scenario name: lowercase letters, digits and dashes.
+pub fn slug(name: &str) -> String {
+    let mut slug = String::new();
+    for character in name.chars().map(|c| c.to_ascii_lowercase()) {
+        if character.is_ascii_alphanumeric() {
+            slug.push(character);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_owned()
+}
+
+fn exit_code(reports: &[ScenarioReport]) -> ExitCode {
+    if reports
+        .iter()
+        .any(|report| report.status == Status::Errored)
+    {
+        ExitCode::from(2)
+    } else if reports.iter().any(|report| report.status == Status::Failed) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,253 @@
+//! Undoing what a scenario did: node changes, cluster-scoped objects and its namespace.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, Node, Taint};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::runtime::wait::{await_condition, conditions};
+use serde_json::{Value, json};
+
+use super::Runner;
+use super::apply::ResolvedKind;
+use crate::dsl::NodeStep;
+
+/// How long cleanup waits for the namespace to disappear before it reports a problem.
+const NAMESPACE_DELETE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What a scenario changed outside its namespace, and whether it got a namespace.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    pub namespace: String,
+    pub namespace_created: bool,
+    /// Cluster-scoped objects the scenario created (not ones that existed before it applied).
+    pub cluster_objects: Vec<(ResolvedKind, String)>,
+    /// Labels and taints of nodes as they were before the scenario first changed them.
+    pub node_originals: BTreeMap<String, (BTreeMap<String, String>, Vec<Taint>)>,
+}
+
+impl Tracker {
+    pub fn new(namespace: String) -> Self {
+        Self {
+            namespace,
+            ..Self::default()
+        }
+    }
+
+    /// Whether the scenario already created this cluster-scoped object.
+    pub fn owns(&self, kind: &ResolvedKind, name: &str) -> bool {
+        self.cluster_objects
+            .iter()
+            .any(|(owned, owned_name)| owned.resource == kind.resource && owned_name == name)
+    }
+}
+
+/// Applies a `node` step: sets or removes labels and taints, remembering the originals.
+pub async fn change_nodes(
+    runner: &Runner,
+    tracker: &mut Tracker,
+    step: &NodeStep,
+) -> Result<(), String> {
+    let api: Api<Node> = Api::all(runner.connection.client.clone());
+    let nodes = match (&step.name, &step.selector) {
+        (Some(name), None) => vec![
+            api.get(name)
+                .await
+                .map_err(|err| format!("failed to get node {name}: {err}"))?,
+        ],
+        (None, Some(selector)) => {
+            api.list(&ListParams::default().labels(selector))
+                .await
+                .map_err(|err| format!("failed to list nodes -l {selector}: {err}"))?
+                .items
+        }
+        _ => return Err("a node step needs exactly one of `name` and `selector`".to_owned()),
+    };
+    if nodes.is_empty() {
+        return Err(format!(
+            "no node matches the selector {}",
+            step.selector.as_deref().unwrap_or_default()
+        ));
+    }
+
+    let added: Vec<Taint> = step
+        .add_taints
+        .iter()
+        .map(|text| parse_taint(text))
+        .collect::<Result<_, _>>()?;
+    for node in nodes {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        let labels: BTreeMap<String, String> = node.metadata.labels.clone().unwrap_or_default();
+        let taints = node
+            .spec
+            .as_ref()
+            .and_then(|spec| spec.taints.clone())
+            .unwrap_or_default();
+        tracker
+            .node_originals
+            .entry(name.clone())
+            .or_insert_with(|| (labels, taints.clone()));
+
+        let mut new_taints: Vec<Taint> = taints
+            .into_iter()
+            .filter(|taint| !step.remove_taints.contains(&taint.key))
+            .filter(|taint| {
+                !added
+                    .iter()
+                    .any(|add| add.key == taint.key && add.effect == taint.effect)
+            })
+            .collect();
+        new_taints.extend(added.iter().cloned());
+        let patch = json!({
+            "metadata": {"labels": step.labels},
+            "spec": {"taints": new_taints},
+        });
+        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|err| format!("failed to patch node {name}: {err}"))?;
+    }
+    Ok(())
+}
+
+/// Parses `key=value:Effect` or `key:Effect`, the syntax of `kubectl taint`.
+pub fn parse_taint(text: &str) -> Result<Taint, String> {
+    let (key_value, effect) = text.rsplit_once(':').ok_or_else(|| {
+        format!("invalid taint `{text}`: expected key=value:Effect or key:Effect")
+    })?;
+    if !matches!(effect, "NoSchedule" | "PreferNoSchedule" | "NoExecute") {
+        return Err(format!(
+            "invalid taint `{text}`: effect `{effect}` is not NoSchedule, PreferNoSchedule or NoExecute"
+        ));
+    }
+    let (key, value) = match key_value.split_once('=') {
+        Some((key, value)) => (key, Some(value.to_owned())),
+        None => (key_value, None),
+    };
+    Ok(Taint {
+        key: key.to_owned(),
+        value,
+        effect: effect.to_owned(),
+        time_added: None,
+    })
+}
+
+/// Deletes everything the scenario created and restores nodes. Returns every problem,
+/// so a failed cleanup is reported rather than hidden.
+pub async fn run(runner: &Runner, tracker: &Tracker) -> Vec<String> {
+    let mut problems = Vec::new();
+    let client = &runner.connection.client;
+
+    let nodes: Api<Node> = Api::all(client.clone());
+    for (name, (labels, taints)) in &tracker.node_originals {
+        let current = match nodes.get_opt(name).await {
+            Ok(Some(node)) => node,
+            Ok(None) => continue,
+            Err(err) => {
+                problems.push(format!("failed to read node {name} to restore it: {err}"));
+                continue;
+            }
+        };
+        // A merge patch removes labels set to null, so null out the labels added since.
+        let mut label_patch: BTreeMap<String, Value> = current
+            .metadata
+            .labels
+            .unwrap_or_default()
+            .into_keys()
+            .filter(|key| !labels.contains_key(key))
+            .map(|key| (key, Value::Null))
+            .collect();
+        label_patch.extend(
+            labels
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone()))),
+        );
+        let patch = json!({"metadata": {"labels": label_patch}, "spec": {"taints": taints}});
+        if let Err(err) = nodes
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            problems.push(format!(
+                "failed to restore labels and taints of node {name}: {err}"
+            ));
+        }
+    }
+
+    for (kind, name) in tracker.cluster_objects.iter().rev() {
+        let api = runner.applier.api(kind, &tracker.namespace);
+        match api.delete(name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(err) => problems.push(format!(
+                "failed to delete {}/{name}: {err}",
+                kind.resource.kind.to_lowercase()
+            )),
+        }
+    }
+
+    if tracker.namespace_created
+        && let Err(problem) = delete_namespace(client, &tracker.namespace).await
+    {
+        problems.push(problem);
+    }
+    problems
+}
+
+/// Deletes the namespace and waits until it is gone, so the PersistentVolumes of its claims
+/// are released before the run ends.
+async fn delete_namespace(client: &kube::Client, namespace: &str) -> Result<(), String> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let uid = match api.get_opt(namespace).await {
+        Ok(Some(object)) => object.metadata.uid.unwrap_or_default(),
+        Ok(None) => return Ok(()),
+        Err(err) => return Err(format!("failed to read namespace {namespace}: {err}")),
+    };
+    match api.delete(namespace, &DeleteParams::background()).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+        Err(err) => return Err(format!("failed to delete namespace {namespace}: {err}")),
+    }
+    let gone = await_condition(api, namespace, conditions::is_deleted(&uid));
+    match tokio::time::timeout(NAMESPACE_DELETE_TIMEOUT, gone).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(err)) => Err(format!(
+            "failed to watch namespace {namespace} while it was deleted: {err}"
+        )),
+        Err(_) => Err(format!(
+            "namespace {namespace} still exists {}s after its deletion (hint: `kubectl get all,pvc -n {namespace}` shows what holds it)",
+            NAMESPACE_DELETE_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::key_value("dedicated=gpu:NoSchedule", "dedicated", Some("gpu"), "NoSchedule")]
+    #[case::key_only(
+        "node-role.kubernetes.io/master:NoSchedule",
+        "node-role.kubernetes.io/master",
+        None,
+        "NoSchedule"
+    )]
+    fn taint_parses(
+        #[case] text: &str,
+        #[case] key: &str,
+        #[case] value: Option<&str>,
+        #[case] effect: &str,
+    ) {
+        let taint = parse_taint(text).unwrap();
+        assert_eq!(taint.key, key);
+        assert_eq!(taint.value.as_deref(), value);
+        assert_eq!(taint.effect, effect);
+    }
+
+    #[rstest]
+    #[case::no_effect("dedicated=gpu")]
+    #[case::bad_effect("dedicated:Sometimes")]
+    fn taint_rejects(#[case] text: &str) {
+        assert!(parse_taint(text).is_err());
+    }
+}

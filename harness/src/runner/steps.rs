@@ -1,0 +1,589 @@
+//! Executing one scenario step against the cluster and the recording.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use kube::api::{DeleteParams, Patch, PatchParams};
+use regex::Regex;
+use serde_json::{Value, json};
+
+use super::apply::{ApplyError, ResolvedKind};
+use super::waits::{self, Hold, WaitResult};
+use super::{Runner, cleanup, diagnostics};
+use crate::assert::{self, JudgeContext, Outcome};
+use crate::dsl::{self, Check, Selection, Step, Target};
+use crate::recorder::watch::Recorder;
+
+/// Why a step did not pass.
+#[derive(Debug)]
+pub enum StepError {
+    /// The behaviour under test differs from the expectation.
+    Failed(String),
+    /// The step could not be carried out (invalid input, an API error unrelated to the check).
+    Errored(String),
+}
+
+impl StepError {
+    /// Prefixes the message with where it happened.
+    pub fn with_context(self, context: &str) -> Self {
+        match self {
+            StepError::Failed(message) => StepError::Failed(format!("{context}: {message}")),
+            StepError::Errored(message) => StepError::Errored(format!("{context}: {message}")),
+        }
+    }
+}
+
+/// Everything a step needs.
+pub struct StepContext<'a> {
+    pub runner: &'a Runner,
+    pub scenario: &'a str,
+    pub namespace: &'a str,
+    /// The scenario's manifests with variables filled and simulation annotations added.
+    pub manifests: &'a [Value],
+    pub recorder: &'a Recorder,
+    pub tracker: &'a mut cleanup::Tracker,
+    /// Timeline positions named by `mark` steps.
+    pub marks: BTreeMap<String, usize>,
+    pub started: Instant,
+}
+
+/// Runs one step; on success returns its observed facts.
+pub async fn execute(context: &mut StepContext<'_>, step: &Step) -> Result<Outcome, StepError> {
+    match step {
+        Step::Apply(selection) => {
+            for manifest in select(context.manifests, selection)? {
+                apply_one(context, manifest).await.map_err(|err| {
+                    StepError::Failed(format!(
+                        "{} was rejected: {err}",
+                        describe_manifest(manifest)
+                    ))
+                })?;
+            }
+            Ok(Outcome::default())
+        }
+        Step::Delete(delete) => {
+            let kind = resolve_target(context.runner, &delete.target).await?;
+            let params = match delete.propagation {
+                Some(dsl::Propagation::Foreground) => DeleteParams::foreground(),
+                Some(dsl::Propagation::Orphan) => DeleteParams::orphan(),
+                Some(dsl::Propagation::Background) | None => DeleteParams::background(),
+            };
+            context
+                .runner
+                .applier
+                .api(&kind, context.namespace)
+                .delete(&delete.target.name, &params)
+                .await
+                .map_err(|err| api_error("delete", &delete.target, err))?;
+            if let Some(within) = delete.wait {
+                let check = Check {
+                    target: Some(delete.target.clone()),
+                    gone: Some(true),
+                    ..Check::default()
+                };
+                wait(context, &check, within.0).await?;
+            }
+            Ok(Outcome::default())
+        }
+        Step::Scale(scale) => {
+            let kind = resolve_target(context.runner, &scale.target).await?;
+            let patch = json!({"spec": {"replicas": scale.replicas}});
+            context
+                .runner
+                .applier
+                .api(&kind, context.namespace)
+                .patch_scale(
+                    &scale.target.name,
+                    &PatchParams::default(),
+                    &Patch::Merge(&patch),
+                )
+                .await
+                .map_err(|err| api_error("scale", &scale.target, err))?;
+            Ok(Outcome::default())
+        }
+        Step::Patch(patch) => {
+            let kind = resolve_target(context.runner, &patch.target).await?;
+            let api = context.runner.applier.api(&kind, context.namespace);
+            let params = PatchParams::default().validation_strict();
+            let result = match (&patch.merge, &patch.json) {
+                (Some(merge), None) => {
+                    api.patch(&patch.target.name, &params, &Patch::Merge(merge))
+                        .await
+                }
+                (None, Some(operations)) => {
+                    let operations: json_patch::Patch = serde_json::from_value(Value::Array(
+                        operations.clone(),
+                    ))
+                    .map_err(|err| {
+                        StepError::Errored(format!(
+                            "invalid JSON patch for {}: {err}",
+                            patch.target
+                        ))
+                    })?;
+                    api.patch(&patch.target.name, &params, &Patch::<()>::Json(operations))
+                        .await
+                }
+                _ => {
+                    return Err(StepError::Errored(format!(
+                        "patch of {} needs exactly one of `merge` and `json`",
+                        patch.target
+                    )));
+                }
+            };
+            result.map_err(|err| api_error("patch", &patch.target, err))?;
+            Ok(Outcome::default())
+        }
+        Step::Node(node) => {
+            cleanup::change_nodes(context.runner, context.tracker, node)
+                .await
+                .map_err(StepError::Errored)?;
+            Ok(Outcome::default())
+        }
+        Step::Wait(step) => {
+            wait(context, &step.check(), step.within.0).await?;
+            Ok(wait_facts(context, &step.check()))
+        }
+        Step::Expect(check) => {
+            let verdict = assert::check_latest(check, &context.recorder.timeline());
+            verdict.map_err(StepError::Failed)?;
+            Ok(wait_facts(context, check))
+        }
+        Step::Consistently(step) => {
+            waits::hold(
+                context.recorder,
+                &step.check(),
+                step.during.0,
+                Hold::Consistently,
+            )
+            .await
+            .map_err(StepError::Failed)?;
+            Ok(Outcome::default())
+        }
+        Step::Never(step) => {
+            waits::hold(context.recorder, &step.check(), step.during.0, Hold::Never)
+                .await
+                .map_err(StepError::Failed)?;
+            Ok(Outcome::default())
+        }
+        Step::Sleep(duration) => {
+            tokio::time::sleep(duration.0).await;
+            Ok(Outcome::default())
+        }
+        Step::Mark(name) => {
+            let position = context.recorder.timeline().len();
+            context.marks.insert(name.clone(), position);
+            Ok(Outcome::default())
+        }
+        Step::ExpectRejected(reject) => expect_rejected(context, reject).await,
+        Step::ExpectPods(expectation) => {
+            let (since, within) = (expectation.since.as_deref(), expectation.within);
+            judge(context, since, within, |ctx| {
+                assert::judge_pods(expectation, ctx)
+            })
+            .await
+        }
+        Step::ExpectOrdinals(expectation) => {
+            let (since, within) = (expectation.since.as_deref(), expectation.within);
+            judge(context, since, within, |ctx| {
+                assert::judge_ordinals(expectation, ctx)
+            })
+            .await
+        }
+        Step::ExpectPlacement(expectation) => {
+            judge(context, None, expectation.within, |ctx| {
+                assert::judge_placement(expectation, ctx)
+            })
+            .await
+        }
+        Step::ExpectSurvivors(expectation) => {
+            judge(context, None, expectation.within, |ctx| {
+                assert::judge_survivors(expectation, ctx)
+            })
+            .await
+        }
+        Step::ExpectSchedule(expectation) => {
+            judge(context, None, expectation.within, |ctx| {
+                assert::judge_schedule(expectation, ctx)
+            })
+            .await
+        }
+        Step::ExpectHistory(expectation) => {
+            judge(context, None, expectation.within, |ctx| {
+                assert::judge_history(expectation, ctx)
+            })
+            .await
+        }
+        Step::ExpectDns(expectation) => {
+            judge(context, None, expectation.within, |ctx| {
+                assert::judge_dns(expectation, ctx)
+            })
+            .await
+        }
+    }
+}
+
+/// Judges a timeline expectation from the mark `since` (or the start). With `within`, judges
+/// again after every recorded change until it holds or the time is up.
+async fn judge(
+    context: &StepContext<'_>,
+    since: Option<&str>,
+    within: Option<dsl::Duration>,
+    judge: impl Fn(&JudgeContext<'_>) -> Outcome,
+) -> Result<Outcome, StepError> {
+    let from = match since {
+        Some(mark) => *context.marks.get(mark).ok_or_else(|| {
+            StepError::Errored(format!(
+                "no `mark: {mark}` step ran before this step (marks so far: {})",
+                names_or_none(context.marks.keys())
+            ))
+        })?,
+        None => 0,
+    };
+    let deadline = within.map(|within| tokio::time::Instant::now() + within.0);
+    let mut changes = context.recorder.subscribe();
+    loop {
+        changes.borrow_and_update();
+        let timeline = context.recorder.snapshot();
+        let outcome = judge(&JudgeContext {
+            timeline: &timeline,
+            from,
+        });
+        let Some(failure) = &outcome.failure else {
+            return Ok(outcome);
+        };
+        let Some(deadline) = deadline else {
+            return Err(StepError::Failed(failure.clone()));
+        };
+        tokio::select! {
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return Err(StepError::Failed(failure.clone()));
+                }
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                let within = within.map(|within| within.to_string()).unwrap_or_default();
+                return Err(StepError::Failed(format!("still failing after {within}: {failure}")));
+            }
+        }
+    }
+}
+
+async fn wait(context: &StepContext<'_>, check: &Check, within: Duration) -> Result<(), StepError> {
+    match waits::wait_until(context.recorder, check, within).await {
+        WaitResult::Held => Ok(()),
+        WaitResult::TimedOut(reason) => {
+            let timeline = context.recorder.snapshot();
+            Err(StepError::Failed(format!(
+                "timed out after {}: {reason}\n{}",
+                humantime::format_duration(within),
+                diagnostics::describe(&timeline, check)
+            )))
+        }
+    }
+}
+
+/// Stable facts of a check that held: the matched condition of the object, if any.
+fn wait_facts(context: &StepContext<'_>, check: &Check) -> Outcome {
+    let mut outcome = Outcome::default();
+    let (Some(target), Some(condition)) = (&check.target, &check.condition) else {
+        return outcome;
+    };
+    let type_ = match condition {
+        dsl::ConditionMatch::Type(type_) => type_,
+        dsl::ConditionMatch::Full(spec) => &spec.type_,
+    };
+    let timeline = context.recorder.timeline();
+    let Some(object) = timeline.current_object(&target.kind, &target.name) else {
+        return outcome;
+    };
+    let matched = object
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|conditions| conditions.iter().find(|c| c["type"] == json!(type_)));
+    if let Some(matched) = matched {
+        let mut fact = serde_json::Map::new();
+        for key in ["type", "status", "reason"] {
+            if let Some(value) = matched.get(key) {
+                fact.insert(key.to_owned(), value.clone());
+            }
+        }
+        outcome
+            .facts
+            .insert("condition".to_owned(), Value::Object(fact));
+    }
+    outcome
+}
+
+async fn expect_rejected(
+    context: &mut StepContext<'_>,
+    reject: &dsl::RejectStep,
+) -> Result<Outcome, StepError> {
+    let pattern = Regex::new(&reject.message).map_err(|err| {
+        StepError::Errored(format!(
+            "invalid message pattern `{}`: {err}",
+            reject.message
+        ))
+    })?;
+    let mut outcome = Outcome::default();
+    for manifest in select(context.manifests, &reject.apply)? {
+        let described = describe_manifest(manifest);
+        match apply_one(context, manifest).await {
+            Ok(()) => {
+                return Err(StepError::Failed(format!(
+                    "expected the API server to reject {described}, but it accepted it"
+                )));
+            }
+            Err(err) => {
+                let Some(message) = err.rejection_message() else {
+                    return Err(StepError::Errored(format!(
+                        "failed to apply {described}: {err}"
+                    )));
+                };
+                if !pattern.is_match(&message) {
+                    return Err(StepError::Failed(format!(
+                        "{described} was rejected, but the message does not match `{}`: {message}",
+                        reject.message
+                    )));
+                }
+                outcome.facts.insert(
+                    described,
+                    Value::String(redact_namespace(&message, context.namespace)),
+                );
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// Applies one manifest, remembering cluster-scoped objects it created for cleanup.
+async fn apply_one(context: &mut StepContext<'_>, manifest: &Value) -> Result<(), ApplyError> {
+    let applier = &context.runner.applier;
+    let kind = applier.resolve(manifest).await?;
+    let name = manifest
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let is_new = !kind.namespaced
+        && !context.tracker.owns(&kind, name)
+        && !applier.exists(&kind, context.namespace, name).await?;
+    applier.apply(manifest, context.namespace, false).await?;
+    if is_new {
+        context
+            .tracker
+            .cluster_objects
+            .push((kind, name.to_owned()));
+    }
+    Ok(())
+}
+
+/// The manifests a selection names, in the order it names them.
+fn select<'m>(manifests: &'m [Value], selection: &Selection) -> Result<Vec<&'m Value>, StepError> {
+    match selection {
+        Selection::All(_) => Ok(manifests.iter().collect()),
+        Selection::Targets(targets) => targets
+            .iter()
+            .map(|target| {
+                manifests
+                    .iter()
+                    .find(|manifest| manifest_is(manifest, target))
+                    .ok_or_else(|| {
+                        let names: Vec<String> = manifests.iter().map(describe_manifest).collect();
+                        StepError::Errored(format!(
+                            "{target} names no manifest of the scenario (manifests: {})",
+                            names_or_none(names.iter())
+                        ))
+                    })
+            })
+            .collect(),
+    }
+}
+
+fn manifest_is(manifest: &Value, target: &Target) -> bool {
+    let kind = manifest
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let name = manifest
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    kind.eq_ignore_ascii_case(&target.kind) && name == target.name
+}
+
+/// A manifest as `kind/name`.
+pub fn describe_manifest(manifest: &Value) -> String {
+    let kind = manifest
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("(no kind)");
+    let name = manifest
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("(no name)");
+    format!("{}/{name}", kind.to_lowercase())
+}
+
+async fn resolve_target(runner: &Runner, target: &Target) -> Result<ResolvedKind, StepError> {
+    let info = target
+        .info()
+        .ok_or_else(|| StepError::Errored(format!("unknown kind in target {target}")))?;
+    runner
+        .applier
+        .resolve_gvk(info.api_version, info.kind)
+        .await
+        .map_err(|err| StepError::Errored(format!("failed to resolve {target}: {err}")))
+}
+
+fn api_error(verb: &str, target: &Target, err: kube::Error) -> StepError {
+    match err {
+        kube::Error::Api(status) if status.code == 404 => {
+            StepError::Failed(format!("cannot {verb} {target}: it does not exist"))
+        }
+        kube::Error::Api(status) => StepError::Failed(format!(
+            "the API server rejected the {verb} of {target}: {}",
+            status.message
+        )),
+        other => StepError::Errored(format!("failed to {verb} {target}: {other}")),
+    }
+}
+
+fn names_or_none<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<&str> = names.map(String::as_str).collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Replaces the generated namespace name, which differs on every run.
+pub fn redact_namespace(text: &str, namespace: &str) -> String {
+    text.replace(namespace, "[namespace]")
+}
+
+/// The step as a short phrase for progress lines and reports.
+pub fn label(step: &Step) -> String {
+    match step {
+        Step::Apply(Selection::All(_)) => "apply all".to_owned(),
+        Step::Apply(Selection::Targets(targets)) => format!("apply {}", join(targets)),
+        Step::Delete(delete) => match delete.propagation {
+            Some(propagation) => format!("delete {} ({propagation:?})", delete.target),
+            None => format!("delete {}", delete.target),
+        },
+        Step::Scale(scale) => format!("scale {} to {}", scale.target, scale.replicas),
+        Step::Patch(patch) => format!("patch {}", patch.target),
+        Step::Node(node) => format!(
+            "change node {}",
+            node.name
+                .as_deref()
+                .or(node.selector.as_deref())
+                .unwrap_or("(all)")
+        ),
+        Step::Wait(step) => format!(
+            "wait {} within {}",
+            describe_check(&step.check()),
+            step.within
+        ),
+        Step::Expect(check) => format!("expect {}", describe_check(check)),
+        Step::Consistently(step) => {
+            format!(
+                "consistently {} for {}",
+                describe_check(&step.check()),
+                step.during
+            )
+        }
+        Step::Never(step) => format!(
+            "never {} for {}",
+            describe_check(&step.check()),
+            step.during
+        ),
+        Step::Sleep(duration) => format!("sleep {duration}"),
+        Step::Mark(name) => format!("mark {name}"),
+        Step::ExpectRejected(reject) => match &reject.apply {
+            Selection::All(_) => "expect all rejected".to_owned(),
+            Selection::Targets(targets) => format!("expect {} rejected", join(targets)),
+        },
+        Step::ExpectPods(expectation) => format!(
+            "expect pods {}",
+            expectation
+                .owner
+                .as_ref()
+                .map(|owner| format!("of {owner}"))
+                .or_else(|| expectation.selector.as_ref().map(|s| format!("-l {s}")))
+                .unwrap_or_default()
+        ),
+        Step::ExpectOrdinals(expectation) => {
+            format!("expect ordinals of statefulset/{}", expectation.statefulset)
+        }
+        Step::ExpectPlacement(expectation) => {
+            format!("expect placement of daemonset/{}", expectation.daemonset)
+        }
+        Step::ExpectSurvivors(expectation) => {
+            format!(
+                "expect {} of {} to survive: {}",
+                expectation.kind, expectation.owner, expectation.survive
+            )
+        }
+        Step::ExpectSchedule(expectation) => {
+            format!("expect schedule of cronjob/{}", expectation.cronjob)
+        }
+        Step::ExpectHistory(expectation) => {
+            format!("expect history of cronjob/{}", expectation.cronjob)
+        }
+        Step::ExpectDns(expectation) => {
+            format!("expect dns names of service/{}", expectation.service)
+        }
+    }
+}
+
+fn join(targets: &[Target]) -> String {
+    targets
+        .iter()
+        .map(Target::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A check as a short phrase: `job/pi condition Complete`, `3 pods -l app=web`.
+pub fn describe_check(check: &Check) -> String {
+    let mut parts = Vec::new();
+    if let Some(target) = &check.target {
+        parts.push(target.to_string());
+    }
+    if let Some(condition) = &check.condition {
+        match condition {
+            dsl::ConditionMatch::Type(type_) => parts.push(format!("condition {type_}")),
+            dsl::ConditionMatch::Full(spec) => {
+                let reason = spec
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default();
+                parts.push(format!("condition {}{reason}", spec.type_));
+            }
+        }
+    }
+    if check.state.is_some() {
+        parts.push("state".to_owned());
+    }
+    match check.gone {
+        Some(true) => parts.push("gone".to_owned()),
+        Some(false) => parts.push("exists".to_owned()),
+        None => {}
+    }
+    if let Some(count) = &check.count {
+        let kind = count.kind.as_deref().unwrap_or("pod");
+        let mut phrase = format!("{} {kind}", count.is);
+        if count.active == Some(true) {
+            phrase.push_str(" active");
+        }
+        if let Some(owner) = &count.owner {
+            phrase.push_str(&format!(" of {owner}"));
+        }
+        if let Some(selector) = &count.selector {
+            phrase.push_str(&format!(" -l {selector}"));
+        }
+        parts.push(phrase);
+    }
+    parts.join(" ")
+}
