@@ -132,6 +132,8 @@ pub enum Step {
     Apply(Selection),
     /// Deletes an object.
     Delete(DeleteStep),
+    /// Deletes objects of one kind that match a label selector, such as one pod of a workload.
+    DeleteMatching(DeleteMatchingStep),
     /// Sets `spec.replicas` of a workload (through the scale subresource).
     Scale(ScaleStep),
     /// Patches an object.
@@ -148,6 +150,9 @@ pub enum Step {
     Never(HoldStep),
     /// Waits a fixed time; prefer `wait`, which ends as soon as its check holds.
     Sleep(Duration),
+    /// Waits until the wall clock shows a given second of the minute, so that a scenario about
+    /// a CronJob schedule knows how far the next scheduled minute is.
+    WaitClock(ClockStep),
     /// Names the current point of the recording, for `since:` in later expectations.
     Mark(String),
     /// Requires applying the given manifests to be rejected by the API server.
@@ -196,6 +201,31 @@ pub struct DeleteStep {
     /// When set, waits until the object is gone, failing after this long.
     #[serde(default)]
     pub wait: Option<Duration>,
+}
+
+/// Deletes objects of one kind in the scenario's namespace that match a label selector.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DeleteMatchingStep {
+    /// Kind, by name or short name, such as `pod`.
+    pub kind: String,
+    /// A label selector, as `kubectl -l` takes it.
+    pub selector: String,
+    /// Deletes at most this many, the first by name. Default: all that match.
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Fails unless at least this many objects match. Default: 1.
+    #[serde(default)]
+    pub min: Option<u32>,
+}
+
+/// A second of the wall-clock minute to wait for.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClockStep {
+    /// Second of the minute, 0 to 59 (in UTC, which has whole-minute offsets to every zone
+    /// that CronJob schedules use).
+    pub second: u32,
 }
 
 /// `propagationPolicy` of a delete.

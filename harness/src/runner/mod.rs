@@ -62,6 +62,10 @@ pub struct Runner {
     pub applier: apply::Applier,
     pub options: RunOptions,
     pub progress: Arc<dyn Progress>,
+    /// Serializes scenarios that change the cluster's nodes (node steps, Node manifests)
+    /// against scenarios that judge DaemonSet placement, which any node change would disturb.
+    /// Other scenarios run regardless.
+    pub nodes: tokio::sync::RwLock<()>,
 }
 
 impl Runner {
@@ -72,6 +76,7 @@ impl Runner {
             applier,
             options,
             progress,
+            nodes: tokio::sync::RwLock::new(()),
         }
     }
 

@@ -90,6 +90,13 @@ pub async fn run(
         }
     }
 
+    // Held until cleanup has restored the nodes.
+    let _nodes_guard = match node_use(scenario, &manifests) {
+        NodeUse::Changes => NodesGuard::Exclusive(runner.nodes.write().await),
+        NodeUse::Judges => NodesGuard::Shared(runner.nodes.read().await),
+        NodeUse::None => NodesGuard::None,
+    };
+
     let mut tracker = cleanup::Tracker::new(namespace.clone());
     if let Err(err) = create_namespace(runner, &namespace, &scenario.name).await {
         report.status = Status::Errored;
@@ -152,6 +159,49 @@ pub async fn run(
     report.cleanup_errors = cleanup::run(runner, &tracker).await;
     report.seconds = started.elapsed().as_secs_f64();
     report
+}
+
+/// How a scenario depends on the set of nodes.
+enum NodeUse {
+    /// It labels, taints, adds or removes nodes.
+    Changes,
+    /// It judges where a DaemonSet's pods run.
+    Judges,
+    None,
+}
+
+/// A held node lock, if any.
+#[expect(
+    dead_code,
+    reason = "the guards are held for their Drop, which releases the lock"
+)]
+enum NodesGuard<'a> {
+    Exclusive(tokio::sync::RwLockWriteGuard<'a, ()>),
+    Shared(tokio::sync::RwLockReadGuard<'a, ()>),
+    None,
+}
+
+fn node_use(scenario: &crate::dsl::Scenario, manifests: &[serde_json::Value]) -> NodeUse {
+    use crate::dsl::Step;
+    let adds_nodes = manifests
+        .iter()
+        .any(|manifest| manifest.get("kind").and_then(serde_json::Value::as_str) == Some("Node"));
+    if adds_nodes
+        || scenario
+            .steps
+            .iter()
+            .any(|step| matches!(step, Step::Node(_)))
+    {
+        NodeUse::Changes
+    } else if scenario
+        .steps
+        .iter()
+        .any(|step| matches!(step, Step::ExpectPlacement(_)))
+    {
+        NodeUse::Judges
+    } else {
+        NodeUse::None
+    }
 }
 
 /// Applies `expectFailure`: the scenario passes only when it failed with a matching message.

@@ -85,6 +85,17 @@ pub async fn execute(context: &mut StepContext<'_>, step: &Step) -> Result<Outco
             }
             Ok(Outcome::default())
         }
+        Step::DeleteMatching(step) => delete_matching(context, step).await,
+        Step::WaitClock(clock) => {
+            if clock.second > 59 {
+                return Err(StepError::Errored(format!(
+                    "invalid wait-clock second {}: it must be 0 to 59",
+                    clock.second
+                )));
+            }
+            tokio::time::sleep(until_second(chrono::Utc::now(), clock.second)).await;
+            Ok(Outcome::default())
+        }
         Step::Scale(scale) => {
             let kind = resolve_target(context.runner, &scale.target).await?;
             let patch = json!({"spec": {"replicas": scale.replicas}});
@@ -219,6 +230,71 @@ pub async fn execute(context: &mut StepContext<'_>, step: &Step) -> Result<Outco
             })
             .await
         }
+    }
+}
+
+/// Deletes the matching objects of a kind, the first `limit` by name.
+async fn delete_matching(
+    context: &StepContext<'_>,
+    step: &dsl::DeleteMatchingStep,
+) -> Result<Outcome, StepError> {
+    let info = dsl::KindInfo::find(&step.kind)
+        .ok_or_else(|| StepError::Errored(format!("unknown kind `{}`", step.kind)))?;
+    let kind = context
+        .runner
+        .applier
+        .resolve_gvk(info.api_version, info.kind)
+        .await
+        .map_err(|err| StepError::Errored(format!("failed to resolve {}: {err}", info.kind)))?;
+    let api = context.runner.applier.api(&kind, context.namespace);
+    let listed = api
+        .list(&kube::api::ListParams::default().labels(&step.selector))
+        .await
+        .map_err(|err| {
+            StepError::Errored(format!(
+                "failed to list {} -l {}: {err}",
+                info.plural, step.selector
+            ))
+        })?;
+    let mut names: Vec<String> = listed
+        .items
+        .into_iter()
+        .filter(|object| object.metadata.deletion_timestamp.is_none())
+        .filter_map(|object| object.metadata.name)
+        .collect();
+    names.sort();
+    let min = step.min.unwrap_or(1) as usize;
+    if names.len() < min {
+        return Err(StepError::Failed(format!(
+            "expected at least {min} {} matching `{}` to delete; found {}",
+            info.plural,
+            step.selector,
+            names.len()
+        )));
+    }
+    names.truncate(step.limit.map_or(usize::MAX, |limit| limit as usize));
+    for name in &names {
+        api.delete(name, &DeleteParams::background())
+            .await
+            .map_err(|err| api_error("delete", &Target::new(info.kind, name), err))?;
+    }
+    let mut outcome = Outcome::default();
+    outcome
+        .facts
+        .insert("deleted".to_owned(), json!(names.len()));
+    Ok(outcome)
+}
+
+/// Time from `now` until the wall clock next shows `second` (0 to 59) of a minute.
+fn until_second(now: chrono::DateTime<chrono::Utc>, second: u32) -> Duration {
+    use chrono::Timelike;
+    let into_minute = Duration::from_secs(u64::from(now.second()))
+        + Duration::from_nanos(u64::from(now.nanosecond() % 1_000_000_000));
+    let target = Duration::from_secs(u64::from(second));
+    if into_minute < target {
+        target - into_minute
+    } else {
+        Duration::from_secs(60) + target - into_minute
     }
 }
 
@@ -470,6 +546,11 @@ pub fn label(step: &Step) -> String {
             Some(propagation) => format!("delete {} ({propagation:?})", delete.target),
             None => format!("delete {}", delete.target),
         },
+        Step::DeleteMatching(step) => match step.limit {
+            Some(limit) => format!("delete {limit} {} -l {}", step.kind, step.selector),
+            None => format!("delete every {} -l {}", step.kind, step.selector),
+        },
+        Step::WaitClock(clock) => format!("wait for second {} of the minute", clock.second),
         Step::Scale(scale) => format!("scale {} to {}", scale.target, scale.replicas),
         Step::Patch(patch) => format!("patch {}", patch.target),
         Step::Node(node) => format!(
@@ -586,4 +667,26 @@ pub fn describe_check(check: &Check) -> String {
         parts.push(phrase);
     }
     parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::later_this_minute(10, 30, 20)]
+    #[case::next_minute(40, 30, 50)]
+    #[case::exactly_now_waits_a_minute(30, 30, 60)]
+    fn until_second_waits_for_the_clock(
+        #[case] now: u32,
+        #[case] second: u32,
+        #[case] expected: u64,
+    ) {
+        let now = chrono::Utc
+            .with_ymd_and_hms(2026, 12, 4, 10, 0, now)
+            .unwrap();
+        assert_eq!(until_second(now, second), Duration::from_secs(expected));
+    }
 }
