@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
@@ -110,12 +110,12 @@ impl Recorder {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// A copy of the timeline as it is now.
+    /// Copies the timeline as it is now.
     pub fn snapshot(&self) -> Timeline {
         self.timeline().clone()
     }
 
-    /// A receiver whose value changes whenever a change is recorded.
+    /// Returns a receiver whose value changes whenever a change is recorded.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.clone()
     }
@@ -129,7 +129,7 @@ impl Drop for Recorder {
     }
 }
 
-/// The API resource of a kind in the kind table.
+/// Builds the API resource of a kind in the kind table.
 pub fn api_resource(info: &KindInfo) -> ApiResource {
     let (group, version) = match info.api_version.split_once('/') {
         Some((group, version)) => (group, version),
@@ -144,9 +144,7 @@ pub fn api_resource(info: &KindInfo) -> ApiResource {
 /// Feeds one kind's watch into the timeline until the task is aborted.
 ///
 /// kube-runtime's watcher resumes a dropped watch from the last resourceVersion and relists on
-/// 410 Gone. A relist repeats objects the timeline has (skipped by resourceVersion) and omits
-/// objects deleted while disconnected, which are recorded as deleted here. Intermediate states
-/// of an object that changed several times while disconnected cannot be recovered.
+/// 410 Gone; [`WatchState`] turns its events into timeline changes.
 async fn record(
     api: Api<DynamicObject>,
     kind: &'static str,
@@ -155,8 +153,7 @@ async fn record(
     synced: tokio::sync::oneshot::Sender<()>,
 ) {
     let mut synced = Some(synced);
-    let mut listing: Option<HashSet<String>> = None;
-    let mut live: HashSet<String> = HashSet::new();
+    let mut state = WatchState::new(kind);
     let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
     futures::pin_mut!(stream);
 
@@ -172,73 +169,115 @@ async fn record(
                 continue;
             }
         };
-
-        let mut recorded = false;
-        match event {
-            Event::Init => listing = Some(HashSet::new()),
-            Event::InitApply(object) => {
-                let object = into_value(object);
-                let uid = uid_of(&object);
-                if let Some(listed) = listing.as_mut() {
-                    listed.insert(uid.clone());
-                }
-                let change = if synced.is_some() {
-                    ChangeKind::Existing
-                } else if live.contains(&uid) {
-                    ChangeKind::Modified
-                } else {
-                    ChangeKind::Added
-                };
-                live.insert(uid);
-                recorded |= push(&timeline, change, kind, object);
-            }
-            Event::InitDone => {
-                let listed = listing.take().unwrap_or_default();
-                let vanished: Vec<String> = live.difference(&listed).cloned().collect();
-                for uid in vanished {
-                    live.remove(&uid);
-                    recorded |= record_vanished(&timeline, kind, &uid);
-                }
-                if let Some(synced) = synced.take() {
-                    let _ = synced.send(());
-                }
-            }
-            Event::Apply(object) => {
-                let object = into_value(object);
-                let uid = uid_of(&object);
-                let change = if live.insert(uid) {
-                    ChangeKind::Added
-                } else {
-                    ChangeKind::Modified
-                };
-                recorded |= push(&timeline, change, kind, object);
-            }
-            Event::Delete(object) => {
-                let object = into_value(object);
-                live.remove(&uid_of(&object));
-                recorded |= push(&timeline, ChangeKind::Deleted, kind, object);
-            }
-        }
+        let event = match event {
+            Event::Apply(object) => Event::Apply(into_value(object)),
+            Event::Delete(object) => Event::Delete(into_value(object)),
+            Event::InitApply(object) => Event::InitApply(into_value(object)),
+            Event::Init => Event::Init,
+            Event::InitDone => Event::InitDone,
+        };
+        let initial_list_done = matches!(event, Event::InitDone);
+        let recorded = {
+            let mut timeline = timeline
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state.on_event(event, &mut timeline, Utc::now())
+        };
         if recorded {
             notify.send_modify(|count| *count += 1);
+        }
+        if initial_list_done && let Some(synced) = synced.take() {
+            let _ = synced.send(());
         }
     }
 }
 
-fn push(timeline: &Mutex<Timeline>, change: ChangeKind, kind: &str, object: Value) -> bool {
-    let mut timeline = timeline
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    timeline.push(change, kind, object, Utc::now()).is_some()
+/// What one kind's watch has delivered so far, to turn watcher events into timeline changes.
+///
+/// A relist after a dropped watch repeats objects the timeline already has, which the timeline
+/// skips by resourceVersion. It also omits objects deleted while the watch was down, so those
+/// are recorded as deleted when the relist ends. Intermediate states of an object that changed
+/// several times while the watch was down cannot be recovered.
+pub(crate) struct WatchState {
+    kind: &'static str,
+    /// Whether the first list has ended; objects it lists existed before the recording.
+    initial_list_done: bool,
+    /// Uids listed so far by a list in progress.
+    listing: Option<HashSet<String>>,
+    /// Uids that exist according to what was delivered.
+    live: HashSet<String>,
+}
+
+impl WatchState {
+    pub(crate) fn new(kind: &'static str) -> Self {
+        Self {
+            kind,
+            initial_list_done: false,
+            listing: None,
+            live: HashSet::new(),
+        }
+    }
+
+    /// Records one event; returns whether the timeline changed.
+    pub(crate) fn on_event(
+        &mut self,
+        event: Event<Value>,
+        timeline: &mut Timeline,
+        now: DateTime<Utc>,
+    ) -> bool {
+        match event {
+            Event::Init => {
+                self.listing = Some(HashSet::new());
+                false
+            }
+            Event::InitApply(object) => {
+                let uid = uid_of(&object);
+                if let Some(listed) = self.listing.as_mut() {
+                    listed.insert(uid.clone());
+                }
+                let change = if !self.initial_list_done {
+                    ChangeKind::Existing
+                } else if self.live.contains(&uid) {
+                    ChangeKind::Modified
+                } else {
+                    ChangeKind::Added
+                };
+                self.live.insert(uid);
+                timeline.push(change, self.kind, object, now).is_some()
+            }
+            Event::InitDone => {
+                let listed = self.listing.take().unwrap_or_default();
+                let vanished: Vec<String> = self.live.difference(&listed).cloned().collect();
+                let mut recorded = false;
+                for uid in vanished {
+                    self.live.remove(&uid);
+                    recorded |= record_vanished(timeline, self.kind, &uid, now);
+                }
+                self.initial_list_done = true;
+                recorded
+            }
+            Event::Apply(object) => {
+                let change = if self.live.insert(uid_of(&object)) {
+                    ChangeKind::Added
+                } else {
+                    ChangeKind::Modified
+                };
+                timeline.push(change, self.kind, object, now).is_some()
+            }
+            Event::Delete(object) => {
+                self.live.remove(&uid_of(&object));
+                timeline
+                    .push(ChangeKind::Deleted, self.kind, object, now)
+                    .is_some()
+            }
+        }
+    }
 }
 
 /// Records the deletion of an object that a relist no longer returned. Its last known state
 /// is stamped with the highest resourceVersion seen, so the deletion sorts after everything
 /// recorded before the relist.
-fn record_vanished(timeline: &Mutex<Timeline>, kind: &str, uid: &str) -> bool {
-    let mut timeline = timeline
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+fn record_vanished(timeline: &mut Timeline, kind: &str, uid: &str, now: DateTime<Utc>) -> bool {
     let last = timeline
         .changes()
         .iter()
@@ -257,7 +296,7 @@ fn record_vanished(timeline: &Mutex<Timeline>, kind: &str, uid: &str) -> bool {
         metadata["resourceVersion"] = Value::String(highest.to_string());
     }
     timeline
-        .push(ChangeKind::Deleted, kind, object, Utc::now())
+        .push(ChangeKind::Deleted, kind, object, now)
         .is_some()
 }
 
@@ -286,5 +325,97 @@ fn is_forbidden(err: &watcher::Error) -> bool {
         | watcher::Error::WatchStartFailed(kube::Error::Api(response)) => response.code == 403,
         watcher::Error::WatchError(response) => response.code == 403,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod(name: &str, rv: u64, phase: &str) -> Value {
+        json!({"metadata": {"name": name, "uid": format!("uid-{name}"),
+                            "resourceVersion": rv.to_string()},
+               "status": {"phase": phase}})
+    }
+
+    fn replay(events: Vec<Event<Value>>) -> Timeline {
+        let mut timeline = Timeline::new();
+        let mut state = WatchState::new("Pod");
+        for event in events {
+            state.on_event(event, &mut timeline, Utc::now());
+        }
+        timeline
+    }
+
+    fn summary(timeline: &Timeline) -> Vec<String> {
+        timeline
+            .changes()
+            .iter()
+            .map(|change| {
+                let phase = change.object["status"]["phase"]
+                    .as_str()
+                    .unwrap_or_default();
+                format!("{:?} {} {phase}", change.change, change.name())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn initial_list_is_existing() {
+        let timeline = replay(vec![
+            Event::Init,
+            Event::InitApply(pod("a", 5, "Running")),
+            Event::InitDone,
+            Event::Apply(pod("b", 6, "Pending")),
+        ]);
+        assert_eq!(
+            summary(&timeline),
+            ["Existing a Running", "Added b Pending"]
+        );
+    }
+
+    #[test]
+    fn relist_adds_no_duplicates() {
+        let timeline = replay(vec![
+            Event::Init,
+            Event::InitDone,
+            Event::Apply(pod("a", 5, "Pending")),
+            Event::Apply(pod("a", 6, "Running")),
+            // The watch dropped with 410 Gone; the relist returns what the timeline has.
+            Event::Init,
+            Event::InitApply(pod("a", 6, "Running")),
+            Event::InitDone,
+        ]);
+        assert_eq!(
+            summary(&timeline),
+            ["Added a Pending", "Modified a Running"]
+        );
+    }
+
+    #[test]
+    fn relist_records_changes_made_while_down() {
+        let timeline = replay(vec![
+            Event::Init,
+            Event::InitDone,
+            Event::Apply(pod("a", 5, "Running")),
+            Event::Apply(pod("b", 6, "Running")),
+            Event::Init,
+            Event::InitApply(pod("a", 9, "Succeeded")),
+            Event::InitApply(pod("c", 10, "Pending")),
+            Event::InitDone,
+        ]);
+        assert_eq!(
+            summary(&timeline),
+            [
+                "Added a Running",
+                "Added b Running",
+                "Modified a Succeeded",
+                "Added c Pending",
+                "Deleted b Running",
+            ]
+        );
+        let deleted = timeline.changes().last().unwrap();
+        assert_eq!(deleted.resource_version, Some(10));
     }
 }

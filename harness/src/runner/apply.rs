@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 /// Field manager name for server-side apply.
 pub const FIELD_MANAGER: &str = "kspec";
 
-/// Why a manifest could not be applied.
+/// Failure to apply a manifest.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     /// The server serves no such kind at that apiVersion; the message is the one kubectl
@@ -68,7 +68,7 @@ impl ApplyError {
         }
     }
 
-    /// The text a rejection pattern is matched against: the server's message, or for a kind
+    /// Returns the text a rejection pattern is matched against: the server's message, or for a kind
     /// the server does not serve, kubectl's message.
     pub fn rejection_message(&self) -> Option<String> {
         match self {
@@ -154,7 +154,7 @@ impl Applier {
         }
     }
 
-    /// The apiVersions at which the server serves `kind`, from a full discovery.
+    /// Lists the apiVersions at which the server serves `kind`, from a full discovery.
     async fn served_elsewhere(&self, kind: &str) -> Vec<String> {
         let mut discovery = self.discovery.lock().await;
         if discovery.is_none() {
@@ -177,7 +177,8 @@ impl Applier {
             .collect()
     }
 
-    /// An API handle for a resolved kind in `namespace` (ignored for cluster-scoped kinds).
+    /// Returns an API handle for a resolved kind in `namespace` (ignored for cluster-scoped
+    /// kinds).
     pub fn api(&self, kind: &ResolvedKind, namespace: &str) -> Api<DynamicObject> {
         if kind.namespaced {
             Api::namespaced_with(self.client.clone(), namespace, &kind.resource)

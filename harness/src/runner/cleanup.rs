@@ -15,7 +15,7 @@ use crate::dsl::NodeStep;
 /// How long cleanup waits for the namespace to disappear before it reports a problem.
 const NAMESPACE_DELETE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// What a scenario changed outside its namespace, and whether it got a namespace.
+/// Changes a scenario made outside its namespace, and whether it got a namespace.
 #[derive(Debug, Default)]
 pub struct Tracker {
     pub namespace: String,
@@ -34,7 +34,7 @@ impl Tracker {
         }
     }
 
-    /// Whether the scenario already created this cluster-scoped object.
+    /// Returns whether the scenario already created this cluster-scoped object.
     pub fn owns(&self, kind: &ResolvedKind, name: &str) -> bool {
         self.cluster_objects
             .iter()

@@ -1,4 +1,4 @@
-//! What a timed-out wait attaches: the last recorded state of the objects it waited on and the
+//! Attachments of a timed-out wait: the last recorded state of the objects it waited on and the
 //! events of the namespace, so the failure can be understood without rerunning.
 
 use std::fmt::Write;
@@ -53,7 +53,7 @@ pub fn describe(timeline: &Timeline, check: &Check) -> String {
     out
 }
 
-/// The last recorded state of an object and whether that was its deletion.
+/// Finds the last recorded state of an object and whether that was its deletion.
 fn last_state<'t>(timeline: &'t Timeline, kind: &str, name: &str) -> Option<(&'t Value, bool)> {
     timeline
         .changes()
@@ -63,7 +63,7 @@ fn last_state<'t>(timeline: &'t Timeline, kind: &str, name: &str) -> Option<(&'t
         .map(|change| (&*change.object, change.change == ChangeKind::Deleted))
 }
 
-/// The parts of an object worth reading in a failure: its metadata essentials, spec and status.
+/// Keeps the parts of an object worth reading in a failure: metadata essentials, spec, status.
 fn state_yaml(object: &Value) -> String {
     let mut trimmed = serde_json::Map::new();
     if let Some(metadata) = object.get("metadata") {
@@ -89,7 +89,7 @@ fn state_yaml(object: &Value) -> String {
     serde_yaml::to_string(&Value::Object(trimmed)).unwrap_or_default()
 }
 
-/// The namespace's events in recorded order, as `Reason kind/name: message` lines.
+/// Formats the namespace's events in recorded order as `Reason kind/name: message` lines.
 fn events(timeline: &Timeline) -> String {
     let events: Vec<&Value> = timeline
         .changes()

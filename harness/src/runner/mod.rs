@@ -1,7 +1,7 @@
 //! Runs scenarios: applies manifests, executes steps, judges the recording and cleans up.
 //!
-//! Each scenario gets its own namespace with a random suffix; scenarios run in parallel up to
-//! [`RunOptions::jobs`]; everything a scenario created is deleted when it ends, also when it
+//! Each scenario gets its own namespace with a random suffix, and scenarios run in parallel up
+//! to [`RunOptions::jobs`]. Everything a scenario created is deleted when it ends, also when it
 //! fails or the run is cancelled.
 
 use std::collections::BTreeMap;
