@@ -48,11 +48,18 @@ pub async fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let applier = if args.offline {
+    let connection = if args.offline {
         None
     } else {
         connect(&args.target).await
     };
+    // Variables the cluster provides: its real values when connected, stand-ins otherwise, so
+    // that `${storageClass}` is not reported as undefined.
+    let mut backend_variables = args.target.backend().placeholder_variables();
+    if let Some(connection) = &connection {
+        backend_variables.extend(connection.variables.clone());
+    }
+    let applier = connection.map(|connection| Applier::new(connection.client));
 
     let mut linted = BTreeSet::new();
     let mut problems: Vec<Problem> = Vec::new();
@@ -60,7 +67,8 @@ pub async fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         if !linted.insert(entry.path.clone()) {
             continue;
         }
-        let mut variables = entry.variables.clone();
+        let mut variables = backend_variables.clone();
+        variables.extend(entry.variables.clone());
         variables.extend(args.target.variables());
         let found = dsl::lint_file(&entry.path, &variables);
         let mut server_problems = match &applier {
@@ -162,7 +170,7 @@ fn collect_yaml_files(dir: &std::path::Path, files: &mut Vec<PathBuf>) {
 
 /// Connects for the dry run: to the named kubeconfig or container, or to the local cluster
 /// only when it already runs (lint never starts one).
-async fn connect(target: &TargetArgs) -> Option<Applier> {
+async fn connect(target: &TargetArgs) -> Option<Connection> {
     let backend = target.backend();
     if let Backend::Local(config) = &backend {
         let running = local::status(&Paths::from_env())
@@ -179,7 +187,7 @@ async fn connect(target: &TargetArgs) -> Option<Applier> {
         }
     }
     match Connection::open(&backend, &super::target::print_progress).await {
-        Ok(connection) => Some(Applier::new(connection.client)),
+        Ok(connection) => Some(connection),
         Err(err) => {
             eprintln!("kspec: API server checks skipped: failed to {err}");
             None
@@ -199,14 +207,17 @@ async fn dry_run_file(
 ) -> Vec<Problem> {
     let (manifests, values): (Vec<Manifest>, Vec<Value>) = match kind {
         FileKind::Suite => return Vec::new(),
+        // A manifest with `${name}` references is a template whose values only its scenario
+        // knows; it is dry-run when its scenario is linted.
         FileKind::Manifests => match dsl::load_manifest_file(path) {
-            Ok((manifests, _)) => {
-                let values = manifests
-                    .iter()
-                    .map(|manifest| manifest.value.clone())
-                    .collect();
-                (manifests, values)
-            }
+            Ok((manifests, _)) => manifests
+                .into_iter()
+                .filter(|manifest| !has_references(&manifest.value))
+                .map(|manifest| {
+                    let value = manifest.value.clone();
+                    (manifest, value)
+                })
+                .unzip(),
             Err(_) => return Vec::new(),
         },
         FileKind::Scenario => {
@@ -257,6 +268,18 @@ async fn dry_run_file(
         }
     }
     problems
+}
+
+/// Whether a manifest contains a `${name}` reference (and not only escaped `$${…}` text).
+fn has_references(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.replace("$${", "").contains("${"),
+        Value::Array(items) => items.iter().any(has_references),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(key, field)| key.contains("${") || has_references(field)),
+        _ => false,
+    }
 }
 
 /// Manifests that `expect-rejected` steps name.

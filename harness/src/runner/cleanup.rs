@@ -172,6 +172,13 @@ pub async fn run(runner: &Runner, tracker: &Tracker) -> Vec<String> {
         }
     }
 
+    // The namespace goes first: pods on a Node the scenario added are finished by that node's
+    // simulated kubelet, and after the node is gone only the pod garbage collector removes them.
+    if tracker.namespace_created
+        && let Err(problem) = delete_namespace(client, &tracker.namespace).await
+    {
+        problems.push(problem);
+    }
     for (kind, name) in tracker.cluster_objects.iter().rev() {
         let api = runner.applier.api(kind, &tracker.namespace);
         match api.delete(name, &DeleteParams::background()).await {
@@ -184,11 +191,6 @@ pub async fn run(runner: &Runner, tracker: &Tracker) -> Vec<String> {
         }
     }
 
-    if tracker.namespace_created
-        && let Err(problem) = delete_namespace(client, &tracker.namespace).await
-    {
-        problems.push(problem);
-    }
     problems
 }
 

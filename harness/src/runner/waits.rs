@@ -9,7 +9,6 @@ use tokio::time::Instant;
 
 use crate::assert;
 use crate::dsl::Check;
-use crate::recorder::timeline::Timeline;
 use crate::recorder::watch::Recorder;
 
 /// How a wait ended.
@@ -53,8 +52,9 @@ pub enum Hold {
     Never,
 }
 
-/// Watches `check` for `window`: with [`Hold::Consistently`] it must hold at every recorded
-/// change, with [`Hold::Never`] at none. Returns early at the first violation.
+/// Watches `check` for `window`: with [`Hold::Consistently`] it must hold in the state when
+/// the window opens and after every recorded change, with [`Hold::Never`] in none of them.
+/// Returns early at the first violation.
 pub async fn hold(
     recorder: &Recorder,
     check: &Check,
@@ -64,16 +64,9 @@ pub async fn hold(
     let start = recorder.timeline().len();
     let deadline = Instant::now() + window;
     let mut changes = recorder.subscribe();
-    let mut judged = start.saturating_sub(1);
     loop {
         changes.borrow_and_update();
-        {
-            let timeline = recorder.timeline();
-            if let Some(violation) = first_violation(check, &timeline, judged, mode) {
-                return Err(violation);
-            }
-            judged = timeline.len().saturating_sub(1).max(judged);
-        }
+        judge_window(recorder, check, start, mode)?;
         tokio::select! {
             changed = changes.changed() => {
                 if changed.is_err() {
@@ -83,47 +76,20 @@ pub async fn hold(
             () = tokio::time::sleep_until(deadline) => break,
         }
     }
+    judge_window(recorder, check, start, mode)
+}
+
+/// Judges the states from `start` to the end of the recording.
+fn judge_window(
+    recorder: &Recorder,
+    check: &Check,
+    start: usize,
+    mode: Hold,
+) -> Result<(), String> {
     let timeline = recorder.timeline();
-    first_violation(check, &timeline, judged, mode).map_or(Ok(()), Err)
-}
-
-/// Evaluates the check at every position from `from` to the end of the timeline.
-fn first_violation(check: &Check, timeline: &Timeline, from: usize, mode: Hold) -> Option<String> {
-    if timeline.is_empty() {
-        return match (mode, assert::check_at(check, timeline, None)) {
-            (Hold::Consistently, Err(reason)) => Some(reason),
-            (Hold::Never, Ok(())) => Some("the check held before any change was recorded".into()),
-            _ => None,
-        };
+    let window = start..timeline.len();
+    match mode {
+        Hold::Consistently => assert::holds_throughout(check, &timeline, window),
+        Hold::Never => assert::never_holds(check, &timeline, window),
     }
-    for position in from..timeline.len() {
-        let verdict = assert::check_at(check, timeline, Some(position));
-        match (mode, verdict) {
-            (Hold::Consistently, Err(reason)) => {
-                return Some(format!(
-                    "{reason} (at {})",
-                    describe_position(timeline, position)
-                ));
-            }
-            (Hold::Never, Ok(())) => {
-                return Some(format!(
-                    "the check held at {}, which it must never do",
-                    describe_position(timeline, position)
-                ));
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// The change at a position, as `kind/name (Modified)`.
-fn describe_position(timeline: &Timeline, position: usize) -> String {
-    let change = &timeline.changes()[position];
-    format!(
-        "the change to {}/{} ({:?})",
-        change.kind.to_lowercase(),
-        change.name(),
-        change.change
-    )
 }

@@ -152,10 +152,12 @@ impl LocalCluster {
                 name: cluster.name.clone(),
             },
         );
-        if let Err(err) = cluster
+        let start_lock = lock::lock(&config.paths.start_lock()).await?;
+        let started_cluster = cluster
             .start(&binaries, &kwokctl_config, config.ready_timeout)
-            .await
-        {
+            .await;
+        drop(start_lock);
+        if let Err(err) = started_cluster {
             // Stop the processes but keep the logs in the cluster directory for troubleshooting.
             // The next `up` replaces the cluster because it has no record.
             let pids = kwokctl::running_pids(&cluster.files);

@@ -59,6 +59,12 @@ impl Paths {
     pub fn cluster_lock(&self, name: &str) -> PathBuf {
         self.state_dir.join("locks").join(format!("{name}.lock"))
     }
+
+    /// Lock file held while any cluster starts. kwokctl picks free ports before the components
+    /// bind them, so two clusters starting at once can pick the same port.
+    pub fn start_lock(&self) -> PathBuf {
+        self.state_dir.join("locks").join("start.lock")
+    }
 }
 
 fn non_empty_var(name: &str) -> Option<PathBuf> {
