@@ -77,6 +77,13 @@ impl std::fmt::Display for ObjectKey {
     }
 }
 
+/// A point in a [`Timeline`], from [`Timeline::cursor`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cursor {
+    Version(Option<u64>),
+    Position(usize),
+}
+
 /// Every change of one object incarnation (one uid), in timeline order.
 #[derive(Clone, Debug)]
 pub struct ObjectHistory<'a> {
@@ -280,6 +287,29 @@ impl Timeline {
         by_uid
     }
 
+    /// A point in the recording that stays put when a late change is inserted before it: the
+    /// highest resourceVersion so far, or the length when changes are in arrival order.
+    pub fn cursor(&self) -> Cursor {
+        if self.ordered_by_resource_version {
+            Cursor::Version(self.changes.iter().filter_map(|c| c.resource_version).max())
+        } else {
+            Cursor::Position(self.changes.len())
+        }
+    }
+
+    /// Number of changes up to and including `cursor`, which is the position just after it.
+    pub fn position_of(&self, cursor: Cursor) -> usize {
+        match cursor {
+            Cursor::Version(None) => self
+                .changes
+                .partition_point(|change| change.resource_version.is_none()),
+            Cursor::Version(Some(version)) => self.changes.partition_point(|change| {
+                change.resource_version.is_some_and(|seen| seen <= version)
+            }),
+            Cursor::Position(position) => position.min(self.changes.len()),
+        }
+    }
+
     /// Position of the last change, or `None` for an empty timeline.
     pub fn end(&self) -> Option<usize> {
         self.changes.len().checked_sub(1)
@@ -350,6 +380,17 @@ mod tests {
         let names: Vec<&str> = timeline.changes().iter().map(Change::name).collect();
         assert_eq!(names, ["a", "b", "c"]);
         assert!(!timeline.is_ordered_by_resource_version());
+    }
+
+    #[test]
+    fn cursor_stays_put_when_late_change_arrives() {
+        let mut timeline = Timeline::new();
+        let now = Utc::now();
+        timeline.push(ChangeKind::Added, "Pod", pod("a", "10", "Pending"), now);
+        let cursor = timeline.cursor();
+        timeline.push(ChangeKind::Added, "Pod", pod("b", "12", "Pending"), now);
+        timeline.push(ChangeKind::Added, "Job", pod("j", "9", ""), now);
+        assert_eq!(timeline.position_of(cursor), 2);
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub struct Recorder {
     timeline: Arc<Mutex<Timeline>>,
     changes: watch::Receiver<u64>,
     tasks: Vec<JoinHandle<()>>,
+    /// API handles of the recorded kinds except Event, for [`Recorder::catch_up`].
+    lists: Vec<(&'static str, Api<DynamicObject>)>,
 }
 
 impl Recorder {
@@ -64,6 +66,7 @@ impl Recorder {
 
         let mut tasks = Vec::new();
         let mut synced = Vec::new();
+        let mut lists = Vec::new();
         let kinds = NAMESPACED_KINDS
             .iter()
             .map(|kind| (*kind, Some(namespace)))
@@ -75,6 +78,9 @@ impl Recorder {
                 Some(namespace) => Api::namespaced_with(client.clone(), namespace, &resource),
                 None => Api::all_with(client.clone(), &resource),
             };
+            if info.kind != "Event" {
+                lists.push((info.kind, api.clone()));
+            }
             let (synced_tx, synced_rx) = tokio::sync::oneshot::channel();
             let task = tokio::spawn(record(
                 api,
@@ -91,6 +97,7 @@ impl Recorder {
             timeline,
             changes,
             tasks,
+            lists,
         };
         for (kind, synced_rx) in synced {
             if tokio::time::timeout(SYNC_TIMEOUT, synced_rx).await.is_err() {
@@ -118,6 +125,109 @@ impl Recorder {
     /// Returns a receiver whose value changes whenever a change is recorded.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.clone()
+    }
+
+    /// Waits until the timeline has caught up with the cluster as a fresh list reads it, for
+    /// at most `timeout`.
+    ///
+    /// Each kind has its own watch, so when one watch delivers a change, another may not yet
+    /// have delivered an earlier one: right after a Job's deletion arrives, the deletion of its
+    /// pod may still be on its way. Checks of the present state call this first. Events are
+    /// not listed, because no check reads them. Returns false when the time ran out or a list
+    /// failed, in which case the check goes ahead on what was recorded.
+    pub async fn catch_up(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut listed = Vec::new();
+        for (kind, api) in &self.lists {
+            let list = match api.list(&kube::api::ListParams::default()).await {
+                Ok(list) => list,
+                Err(err) => {
+                    debug!(kind, error = %err, "listing for catch-up failed");
+                    return false;
+                }
+            };
+            let collection_version = list
+                .metadata
+                .resource_version
+                .as_deref()
+                .and_then(|version| version.parse::<u64>().ok());
+            let items: Vec<(String, Option<u64>)> = list
+                .items
+                .iter()
+                .map(|object| {
+                    let uid = object.metadata.uid.clone().unwrap_or_default();
+                    let version = object
+                        .metadata
+                        .resource_version
+                        .as_deref()
+                        .and_then(|version| version.parse::<u64>().ok());
+                    (uid, version)
+                })
+                .collect();
+            listed.push(Listed {
+                kind,
+                collection_version,
+                items,
+            });
+        }
+
+        let mut changes = self.subscribe();
+        loop {
+            changes.borrow_and_update();
+            if listed
+                .iter()
+                .all(|list| list.is_reflected(&self.timeline()))
+            {
+                return true;
+            }
+            tokio::select! {
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return false;
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => return false,
+            }
+        }
+    }
+}
+
+/// What a list returned for one kind: its resourceVersion and each object's uid and
+/// resourceVersion.
+struct Listed {
+    kind: &'static str,
+    collection_version: Option<u64>,
+    items: Vec<(String, Option<u64>)>,
+}
+
+impl Listed {
+    /// Whether the timeline shows every listed object at its listed version or later, and
+    /// shows as deleted every object it recorded before the list that the list lacks.
+    fn is_reflected(&self, timeline: &Timeline) -> bool {
+        let mut latest: std::collections::HashMap<&str, (ChangeKind, Option<u64>)> =
+            std::collections::HashMap::new();
+        for change in timeline
+            .changes()
+            .iter()
+            .filter(|change| change.kind == self.kind)
+        {
+            latest.insert(change.uid(), (change.change, change.resource_version));
+        }
+        // A listed object may have changed or gone since the list; a later version counts.
+        let all_listed_seen = self.items.iter().all(|(uid, version)| {
+            latest.get(uid.as_str()).is_some_and(|(_, seen)| {
+                version.is_none_or(|listed| seen.is_some_and(|seen| seen >= listed))
+            })
+        });
+        let listed: HashSet<&str> = self.items.iter().map(|(uid, _)| uid.as_str()).collect();
+        let no_stale_objects = latest.iter().all(|(uid, (change, seen))| {
+            let recorded_before_list = match (seen, self.collection_version) {
+                (Some(seen), Some(collection)) => *seen <= collection,
+                _ => true,
+            };
+            *change == ChangeKind::Deleted || listed.contains(uid) || !recorded_before_list
+        });
+        all_listed_seen && no_stale_objects
     }
 }
 

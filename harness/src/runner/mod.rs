@@ -19,6 +19,7 @@ use crate::report::progress::Progress;
 pub mod apply;
 pub mod cleanup;
 pub mod diagnostics;
+pub mod labels;
 pub mod scenario;
 pub mod simulate;
 pub mod steps;

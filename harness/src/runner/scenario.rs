@@ -242,7 +242,7 @@ async fn run_steps(
 ) -> Result<(), StepError> {
     for (index, step) in steps.iter().enumerate() {
         let step_started = Instant::now();
-        let label = super::steps::label(step);
+        let label = super::labels::label(step);
         context
             .runner
             .progress

@@ -9,7 +9,11 @@ use tokio::time::Instant;
 
 use crate::assert;
 use crate::dsl::Check;
+use crate::recorder::timeline::Cursor;
 use crate::recorder::watch::Recorder;
+
+/// How long the end of a window waits for the watches to catch up with the cluster.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How a wait ended.
 pub enum WaitResult {
@@ -61,12 +65,12 @@ pub async fn hold(
     window: Duration,
     mode: Hold,
 ) -> Result<(), String> {
-    let start = recorder.timeline().len();
+    let start = recorder.timeline().cursor();
     let deadline = Instant::now() + window;
     let mut changes = recorder.subscribe();
     loop {
         changes.borrow_and_update();
-        judge_window(recorder, check, start, mode)?;
+        judge_window(recorder, check, start, None, mode)?;
         tokio::select! {
             changed = changes.changed() => {
                 if changed.is_err() {
@@ -76,18 +80,23 @@ pub async fn hold(
             () = tokio::time::sleep_until(deadline) => break,
         }
     }
-    judge_window(recorder, check, start, mode)
+    // Changes from before the deadline may still be on their way from other watches.
+    let end = recorder.timeline().cursor();
+    recorder.catch_up(CATCH_UP_TIMEOUT).await;
+    judge_window(recorder, check, start, Some(end), mode)
 }
 
-/// Judges the states from `start` to the end of the recording.
+/// Judges the states after `start` up to `end` (default: the end of the recording).
 fn judge_window(
     recorder: &Recorder,
     check: &Check,
-    start: usize,
+    start: Cursor,
+    end: Option<Cursor>,
     mode: Hold,
 ) -> Result<(), String> {
     let timeline = recorder.timeline();
-    let window = start..timeline.len();
+    let window =
+        timeline.position_of(start)..end.map_or(timeline.len(), |end| timeline.position_of(end));
     match mode {
         Hold::Consistently => assert::holds_throughout(check, &timeline, window),
         Hold::Never => assert::never_holds(check, &timeline, window),
