@@ -5,7 +5,8 @@
 #
 # Usage: scripts/bench-suite.sh [SUITE] [RUNS]   (default suites/workloads.yaml, 1 run)
 # Environment: KSPEC (the kspec binary; default: target/debug/kspec under CARGO_TARGET_DIR or
-# ./target), BENCH_CLUSTER (local cluster name; default kspec-bench-suite), JOBS (default 64).
+# ./target), BENCH_CLUSTER (local cluster name; default kspec-bench-suite), JOBS (default 64),
+# REPORT_DIR (keeps each run's JSON report there as run-N.json).
 set -euo pipefail
 
 suite="${1:-suites/workloads.yaml}"
@@ -28,6 +29,10 @@ for run in $(seq 1 "$runs"); do
     start=$(date +%s.%N)
     status=0
     "$kspec" run --cluster "$name" --jobs "$jobs" --json "$report" "$suite" >/dev/null 2>&1 || status=$?
+    if [[ -n "${REPORT_DIR:-}" ]]; then
+        mkdir -p "$REPORT_DIR"
+        cp "$report" "$REPORT_DIR/run-$run.json"
+    fi
     end=$(date +%s.%N)
     python3 - "$report" "$start" "$end" "$run" "$status" <<'PY'
 import json, sys
@@ -39,6 +44,10 @@ totals = data["totals"]
 print(f'{run:<4} {wall:10.1f} {longest["seconds"]:10.1f} {wall / longest["seconds"]:8.2f} {longest["name"]}')
 print(f'     {totals["scenarios"]} scenarios: {totals["passed"]} passed, {totals["failed"]} failed, '
       f'{totals["errored"]} errored, {totals["ignored"]} ignored (exit {status})')
+for scenario in data["scenarios"]:
+    if scenario["status"] not in ("passed", "ignored"):
+        first = (scenario.get("failure") or "").splitlines()[0:1]
+        print(f'     {scenario["status"]}: {scenario["name"]}: {first[0] if first else ""}')
 PY
 done
 "$kspec" cluster down --name "$name" >/dev/null
