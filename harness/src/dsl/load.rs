@@ -12,6 +12,7 @@ use super::types::{Scenario, Selection, Step};
 use super::values::Target;
 use super::vars::{self, BUILT_IN, Variables};
 use super::yaml::{self, Node, NodeValue};
+use crate::recorder::watch::{CLUSTER_KINDS, NAMESPACED_KINDS};
 
 /// A scenario read from its file, with its manifests resolved.
 #[derive(Clone, Debug)]
@@ -524,6 +525,10 @@ fn check_references(
         if let Step::Mark(name) = step {
             marks.insert(name);
         }
+
+        if let Some(body) = body {
+            problems.extend(unrecorded_kinds(source, step, body));
+        }
     }
 
     let simulate_nodes = root.get("simulate").map(Node::entries).unwrap_or_default();
@@ -539,4 +544,62 @@ fn check_references(
         }
     }
     problems
+}
+
+/// Checks that the objects and counts of checks name kinds the recorder watches: a check of
+/// any other kind would never see its object and could only time out, or pass for `gone`.
+fn unrecorded_kinds(source: &SourceFile, step: &Step, body: &Node) -> Vec<Problem> {
+    let (target, count_kind, what) = match step {
+        Step::Wait(wait) => (wait.target.as_ref(), wait.count.as_ref(), "`wait`"),
+        Step::Expect(check) => (check.target.as_ref(), check.count.as_ref(), "`expect`"),
+        Step::Consistently(hold) => (hold.target.as_ref(), hold.count.as_ref(), "`consistently`"),
+        Step::Never(hold) => (hold.target.as_ref(), hold.count.as_ref(), "`never`"),
+        Step::Delete(delete) if delete.wait.is_some() => {
+            (Some(&delete.target), None, "`delete` with `wait`")
+        }
+        _ => return Vec::new(),
+    };
+    let count_kind = count_kind.and_then(|count| count.kind.as_deref());
+
+    let mut problems = Vec::new();
+    let mut report = |kind: &str, node: Option<&Node>| {
+        if is_recorded(kind) {
+            return;
+        }
+        let Some(node) = node else { return };
+        problems.push(
+            Problem::in_source(
+                source,
+                format!("{what} checks {kind} objects, which kspec does not record"),
+            )
+            .at(node.location, node.length, "kind not recorded")
+            .with_help(format!("checks can name {}", recorded_kinds().join(", "))),
+        );
+    };
+    if let Some(target) = target {
+        let node = body
+            .get("for")
+            .or_else(|| body.get("target"))
+            .or(Some(body));
+        report(&target.kind, node);
+    }
+    if let Some(kind) = count_kind
+        && let Some(info) = super::values::KindInfo::find(kind)
+    {
+        let node = body.get("count").and_then(|count| count.get("kind"));
+        report(info.kind, node);
+    }
+    problems
+}
+
+fn recorded_kinds() -> Vec<&'static str> {
+    NAMESPACED_KINDS
+        .iter()
+        .chain(CLUSTER_KINDS)
+        .copied()
+        .collect()
+}
+
+fn is_recorded(kind: &str) -> bool {
+    recorded_kinds().contains(&kind)
 }

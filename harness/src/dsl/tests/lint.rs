@@ -104,7 +104,7 @@ fn served_api_versions_pass(#[case] api_version: &str, #[case] kind: &str) {
 }
 
 #[test]
-fn study_notes_daemonset_reports_the_syntax_error() {
+fn daemonset_as_written_reports_syntax_error() {
     let files = Files::new(&[("ds.yaml", DAEMONSET_INDENTED_KEY)]);
     let found = lint("ds.yaml", &files);
     let lines: Vec<(usize, &str)> = found
@@ -213,7 +213,7 @@ spec:
 /// Mistakes only the API server can tell (an invalid access mode, an unknown field) load as
 /// written, and their fields can be located for the server's messages.
 #[test]
-fn study_notes_manifests_load_as_written() {
+fn as_written_manifests_load() {
     let files = Files::new(&[("sts.yaml", STATEFULSET), ("deploy.yaml", DEPLOYMENT)]);
     assert_eq!(lint("sts.yaml", &files), []);
     assert_eq!(lint("deploy.yaml", &files), []);

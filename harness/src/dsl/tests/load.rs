@@ -290,9 +290,42 @@ fn every_broken_step_is_reported() {
     "  - expect-pods: {since: later}\n  - mark: later\n",
     "4:26 no `mark: later` step comes before this step"
 )]
+#[case::wait_unrecorded(
+    "  - wait: {for: deploy/web, gone: true, within: 10s}\n",
+    "4:17 `wait` checks Deployment objects, which kspec does not record"
+)]
+#[case::count_unrecorded(
+    "  - expect: {count: {kind: configmap, is: 0}}\n",
+    "4:28 `expect` checks ConfigMap objects, which kspec does not record"
+)]
+#[case::hold_unrecorded(
+    "  - never: {for: rs/web-1, during: 5s}\n",
+    "4:18 `never` checks ReplicaSet objects, which kspec does not record"
+)]
+#[case::delete_wait_unrecorded(
+    "  - delete: {target: cm/settings, wait: 10s}\n",
+    "4:22 `delete` with `wait` checks ConfigMap objects, which kspec does not record"
+)]
 fn step_references(#[case] steps: &str, #[case] message: &str) {
     let found = problems(&scenario(steps));
     assert_eq!(found[0].0, message, "{found:?}");
+}
+
+#[test]
+fn unrecorded_kind_lists_recorded() {
+    let found = problems(&scenario("  - expect: {for: deploy/web}\n"));
+    let help = found[0].1.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("checks can name Pod, Job, CronJob"),
+        "{help}"
+    );
+    assert!(help.ends_with("Node, PersistentVolume"), "{help}");
+}
+
+#[test]
+fn delete_without_wait_any_kind() {
+    let loaded = load(&scenario("  - delete: {target: cm/settings}\n"));
+    assert!(loaded.is_ok(), "{:?}", loaded.err());
 }
 
 #[test]

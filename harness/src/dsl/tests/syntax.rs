@@ -5,7 +5,7 @@ use crate::dsl::lint_file;
 use crate::dsl::source::SourceFile;
 use crate::dsl::yaml::{NodeValue, parse_documents};
 
-/// The Job of a study-notes document, with a comma missing in its flow sequence.
+/// A Job manifest as first written, with a comma missing in its flow sequence.
 pub(super) const JOB_MISSING_COMMA: &str = "\
 apiVersion: batch/v1
 kind: Job
