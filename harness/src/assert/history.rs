@@ -110,6 +110,24 @@ pub fn judge_history(exp: &HistoryExpectation, ctx: &JudgeContext<'_>) -> Outcom
         }
     }
 
+    if exp.newest == Some(true) {
+        let mut all_newest = true;
+        for (index, limit) in limits.iter().enumerate() {
+            let kept = &sweep.kept_at_end[index];
+            let newest = newest_finished(&jobs, limit.result, kept.len());
+            if kept.iter().any(|name| !newest.contains(name)) {
+                all_newest = false;
+                failures.push(format!(
+                    "expected {owner} to keep its newest {} Jobs ({}); it keeps {}",
+                    limit.adjective,
+                    join_names(&newest, NAME_LIMIT),
+                    join_names(kept, NAME_LIMIT)
+                ));
+            }
+        }
+        facts.insert("newest".to_owned(), json!(all_newest));
+    }
+
     if let Some(required) = exp.enforced {
         let deleted = enforcement_deletions(ctx, &jobs, &cronjobs);
         facts.insert("enforced".to_owned(), json!(!deleted.is_empty()));
@@ -216,6 +234,28 @@ fn sweep<'a>(ctx: &JudgeContext<'a>, jobs: &[ObjectHistory<'a>], limits: &[Limit
         kept_at_end: [kept_names(limits[0].result), kept_names(limits[1].result)],
         episodes,
     }
+}
+
+/// Names of the `count` Jobs that reached `result` last, in the order they reached it.
+fn newest_finished<'a>(
+    jobs: &[ObjectHistory<'a>],
+    result: JobResult,
+    count: usize,
+) -> Vec<&'a str> {
+    let mut finished: Vec<(usize, &'a str)> = jobs
+        .iter()
+        .filter_map(|job| {
+            let position = job.first_position_where(|state| job_result(state) == Some(result))?;
+            Some((position, job.name))
+        })
+        .collect();
+    finished.sort_unstable();
+    let skip = finished.len().saturating_sub(count);
+    finished
+        .into_iter()
+        .skip(skip)
+        .map(|(_, name)| name)
+        .collect()
 }
 
 /// Finished Jobs whose deletion began from `ctx.from` on while the CronJob existed and was

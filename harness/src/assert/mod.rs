@@ -284,6 +284,10 @@ pub struct HistoryExpectation {
     /// which proves the limit was enforced rather than not reached. Default: false.
     #[serde(default)]
     pub enforced: Option<bool>,
+    /// Whether the Jobs kept must be the most recently finished of each result, which is
+    /// what the controller keeps when it deletes the oldest first. Default: false.
+    #[serde(default)]
+    pub newest: Option<bool>,
     /// How long the kept Jobs may exceed a limit, measured between the changes the recorder
     /// observed. The controller deletes the oldest finished Jobs in the sync after a Job
     /// finishes, so one Job too many is expected briefly. Default: 10s.

@@ -52,6 +52,15 @@ fn cleaned_after(cleanup: i64) -> Recording {
     clean(recording, "nightly-2", "Complete", cleanup)
 }
 
+/// Limit 2: three Jobs complete and the newest is removed, which keeps the two oldest.
+fn newest_removed() -> Timeline {
+    let recording = Recording::new().add("CronJob", cronjob(Some(2), Some(1)));
+    let recording = finish(recording, "nightly-1", "Complete");
+    let recording = finish(recording, "nightly-2", "Complete");
+    let recording = finish(recording, "nightly-3", "Complete");
+    clean(recording, "nightly-3", "Complete", 2).build()
+}
+
 /// Limit 2 with two Jobs completed: the limit was never reached.
 fn under_limit() -> Timeline {
     let recording = Recording::new().add("CronJob", cronjob(Some(2), Some(1)));
@@ -105,6 +114,11 @@ fn judge(timeline: &Timeline, yaml: &str) -> Outcome {
     json!({"successful": 2, "failed": 0})
 )]
 #[case::limit_not_reached(under_limit(), "cronjob: nightly", json!({"successful": 2, "failed": 0}))]
+#[case::newest_kept(
+    cleaned_after(2).build(),
+    "cronjob: nightly\nnewest: true",
+    json!({"successful": 2, "failed": 0, "newest": true})
+)]
 #[case::not_enforced_allowed(
     under_limit(),
     "cronjob: nightly\nenforced: false",
@@ -130,6 +144,7 @@ fn judge_history_passes(#[case] timeline: Timeline, #[case] yaml: &str, #[case] 
 #[rstest]
 #[case::slow_cleanup(cleaned_after(30).build(), "cronjob: nightly")]
 #[case::never_cleaned(never_cleaned(), "cronjob: nightly")]
+#[case::newest_removed(newest_removed(), "cronjob: nightly\nnewest: true")]
 #[case::not_enforced(under_limit(), "cronjob: nightly\nenforced: true")]
 #[case::failed_over_limit(failures(), "cronjob: nightly\nfailed: 0")]
 #[case::collected_with_owner(collected_with_owner(), "cronjob: nightly\nenforced: true")]
