@@ -23,6 +23,10 @@ pub struct DnsExpectation {
     /// Hostnames that must have a record `<hostname>.<service>.<namespace>.svc.<zone>`; for a
     /// StatefulSet these are the pod names, because its pods get `hostname` and `subdomain`.
     pub hostnames: Vec<String>,
+    /// Hostnames that must have no record, such as the pods of removed ordinals after a
+    /// scale-down.
+    #[serde(default)]
+    pub absent: Vec<String>,
     /// Cluster domain. Default: cluster.local.
     #[serde(default)]
     pub zone: Option<String>,
@@ -85,17 +89,39 @@ pub fn judge_dns(expectation: &DnsExpectation, context: &JudgeContext<'_>) -> Ou
                 .collect(),
         ),
     );
+    let present: Vec<String> = expectation
+        .absent
+        .iter()
+        .map(|hostname| format!("{hostname}.{suffix}"))
+        .filter_map(|name| {
+            let addresses = by_name.get(name.as_str())?;
+            Some(format!("{name} ({})", addresses.join(", ")))
+        })
+        .collect();
+
+    let mut failures = Vec::new();
     if !missing.is_empty() {
         let published = if by_name.is_empty() {
             "none".to_owned()
         } else {
             by_name.keys().copied().collect::<Vec<_>>().join(", ")
         };
-        outcome.failure = Some(format!(
+        failures.push(format!(
             "expected DNS names {}; the EndpointSlices of service/{} publish {published} (a name needs an endpoint with hostname set and, unless publishNotReadyAddresses is true, condition ready)",
             missing.join(", "),
             expectation.service
         ));
+    }
+    if !present.is_empty() {
+        failures.push(format!(
+            "expected no DNS names for {}; the EndpointSlices of service/{} still publish {}",
+            expectation.absent.join(", "),
+            expectation.service,
+            present.join(", ")
+        ));
+    }
+    if !failures.is_empty() {
+        outcome.failure = Some(failures.join("; "));
     }
     outcome
 }
@@ -175,6 +201,7 @@ mod tests {
         DnsExpectation {
             service: "web".to_owned(),
             hostnames: hostnames.iter().map(|h| (*h).to_owned()).collect(),
+            absent: Vec::new(),
             zone: None,
             within: None,
         }
@@ -211,6 +238,36 @@ mod tests {
             },
         );
         insta::assert_snapshot!(outcome.failure.unwrap(), @"expected DNS names web-1.web.ns.svc.cluster.local; the EndpointSlices of service/web publish web-0.web.ns.svc.cluster.local (a name needs an endpoint with hostname set and, unless publishNotReadyAddresses is true, condition ready)");
+    }
+
+    #[test]
+    fn dns_absent_name_published() {
+        let timeline = timeline("None", true);
+        let mut expectation = expectation(&["web-0"]);
+        expectation.absent = vec!["web-1".to_owned(), "web-2".to_owned()];
+        let outcome = judge_dns(
+            &expectation,
+            &JudgeContext {
+                timeline: &timeline,
+                from: 0,
+            },
+        );
+        insta::assert_snapshot!(outcome.failure.unwrap(), @"expected no DNS names for web-1, web-2; the EndpointSlices of service/web still publish web-1.web.ns.svc.cluster.local (10.0.0.2)");
+    }
+
+    #[test]
+    fn dns_absent_name_not_ready() {
+        let timeline = timeline("None", false);
+        let mut expectation = expectation(&["web-0"]);
+        expectation.absent = vec!["web-1".to_owned()];
+        let outcome = judge_dns(
+            &expectation,
+            &JudgeContext {
+                timeline: &timeline,
+                from: 0,
+            },
+        );
+        assert!(outcome.passed(), "{:?}", outcome.failure);
     }
 
     #[test]

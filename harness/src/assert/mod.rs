@@ -172,6 +172,11 @@ pub struct OrdinalExpectation {
     /// higher ordinal is gone; `any` sets no requirement.
     #[serde(default)]
     pub deletion: Option<OrdinalOrder>,
+    /// Replacement order during a rolling update: `reverse` means pods begin terminating from
+    /// the highest ordinal down, and each only while every higher ordinal the StatefulSet's
+    /// replicas include is Running, Ready and not being deleted; `any` sets no requirement.
+    #[serde(default)]
+    pub replacement: Option<OrdinalOrder>,
     /// Keeps judging as changes arrive until the expectation holds, for at most this long.
     /// Without it, the expectation is judged once, on the recording so far.
     #[serde(default)]
@@ -183,7 +188,8 @@ pub struct OrdinalExpectation {
 pub enum OrdinalOrder {
     /// Ascending, each pod after its predecessor is Running and Ready; for `creation` only.
     Ordered,
-    /// Descending, each pod after every higher ordinal is gone; for `deletion` only.
+    /// Descending: for `deletion`, each pod after every higher ordinal is gone; for
+    /// `replacement`, each pod while every higher ordinal is Running and Ready.
     Reverse,
     /// No requirement.
     Any,

@@ -7,10 +7,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::lifecycle::{deletion_started_at, describe_pod_state, exists_at, state_at};
-use super::objects::{condition_status, last_recorded, owner_refs, pod_is_running_and_ready};
+use super::objects::{
+    condition_status, is_terminating, last_recorded, owner_refs, pod_is_running_and_ready,
+};
 use super::phrases::{NAME_LIMIT, join_clauses, join_names, join_numbers};
 use super::{JudgeContext, OrdinalExpectation, OrdinalOrder, Outcome};
 use crate::recorder::timeline::{ObjectHistory, value_at};
@@ -27,6 +29,13 @@ pub fn judge_ordinals(exp: &OrdinalExpectation, ctx: &JudgeContext<'_>) -> Outco
     if exp.deletion == Some(OrdinalOrder::Ordered) {
         return Outcome::unjudged(
             "invalid expectation: `deletion: ordered` is not a deletion order; \
+             use `reverse` or `any`"
+                .to_owned(),
+        );
+    }
+    if exp.replacement == Some(OrdinalOrder::Ordered) {
+        return Outcome::unjudged(
+            "invalid expectation: `replacement: ordered` is not a replacement order; \
              use `reverse` or `any`"
                 .to_owned(),
         );
@@ -94,6 +103,22 @@ pub fn judge_ordinals(exp: &OrdinalExpectation, ctx: &JudgeContext<'_>) -> Outco
             failures.push(format!(
                 "expected {owner} to delete each pod only after every higher ordinal was gone \
                  (deletion: reverse); {}",
+                join_clauses(&violations, NAME_LIMIT)
+            ));
+        }
+    }
+
+    if exp.replacement == Some(OrdinalOrder::Reverse) {
+        let order: Vec<String> = deleted
+            .iter()
+            .map(|(_, pod)| pod.ordinal.to_string())
+            .collect();
+        facts.insert("replacement".to_owned(), json!(order.join("<")));
+        let violations = replacement_violations(&exp.statefulset, ctx, &pods, &deleted);
+        if !violations.is_empty() {
+            failures.push(format!(
+                "expected {owner} to replace its pods from the highest ordinal down, each only \
+                 while every higher ordinal was Running and Ready (replacement: reverse); {}",
                 join_clauses(&violations, NAME_LIMIT)
             ));
         }
@@ -274,6 +299,85 @@ fn deletion_violations(
         }
     }
     violations
+}
+
+/// Describes each deletion that began after the deletion of a lower ordinal, or while a
+/// higher ordinal within the StatefulSet's replicas was missing, not Running and Ready, or
+/// being deleted.
+fn replacement_violations(
+    statefulset: &str,
+    ctx: &JudgeContext<'_>,
+    pods: &[OrdinalPod<'_>],
+    deleted: &[(usize, &OrdinalPod<'_>)],
+) -> Vec<String> {
+    let start = start_ordinal(statefulset, ctx);
+    let mut violations = Vec::new();
+    for (index, (deleted_at, pod)) in deleted.iter().enumerate() {
+        let name = pod.history.name;
+        if let Some((_, lower)) = deleted[..index]
+            .iter()
+            .find(|(_, earlier)| earlier.ordinal < pod.ordinal)
+        {
+            violations.push(format!(
+                "{name} began terminating after {}, a lower ordinal",
+                lower.history.name
+            ));
+            continue;
+        }
+
+        let Some(replicas) = replicas_at(statefulset, ctx, *deleted_at) else {
+            continue;
+        };
+        let end = start.saturating_add(replicas);
+        let mut unready = Vec::new();
+        for ordinal in pod.ordinal.saturating_add(1)..end {
+            let state = pods
+                .iter()
+                .filter(|other| other.ordinal == ordinal)
+                .find_map(|other| state_at(&other.history, *deleted_at));
+            let ready = state
+                .is_some_and(|state| pod_is_running_and_ready(state) && !is_terminating(state));
+            if !ready {
+                unready.push(describe_ordinal(statefulset, ordinal, state));
+            }
+        }
+        if !unready.is_empty() {
+            violations.push(format!(
+                "{name} began terminating while {}",
+                join_clauses(&unready, NAME_LIMIT)
+            ));
+        }
+    }
+    violations
+}
+
+fn describe_ordinal(statefulset: &str, ordinal: u32, state: Option<&Value>) -> String {
+    let name = format!("{statefulset}-{ordinal}");
+    let Some(state) = state else {
+        return format!("{name} did not exist");
+    };
+    let readiness = match condition_status(state, "Ready") {
+        Some("True") => "Ready",
+        Some(_) => "not Ready",
+        None => "no Ready condition yet",
+    };
+    format!(
+        "{name} was {}, {readiness}",
+        describe_pod_state(Some(state))
+    )
+}
+
+/// `spec.replicas` of the StatefulSet after the change at `position` (1 when unset), or
+/// None when it did not exist then.
+fn replicas_at(statefulset: &str, ctx: &JudgeContext<'_>, position: usize) -> Option<u32> {
+    let state = ctx
+        .timeline
+        .histories("StatefulSet")
+        .iter()
+        .filter(|history| history.name == statefulset)
+        .find_map(|history| state_at(history, position))?;
+    let replicas = value_at(state, &["spec", "replicas"]).map_or(Some(1), Value::as_u64)?;
+    u32::try_from(replicas).ok()
 }
 
 #[cfg(test)]

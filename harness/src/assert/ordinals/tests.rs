@@ -117,6 +117,32 @@ fn predecessor_gone() -> Timeline {
     start(recording, "web-1").build()
 }
 
+/// Rolling update after position 10: each pod replaced from web-2 down, the next deletion
+/// only after the replacement is Running and Ready.
+fn rolled() -> Timeline {
+    let mut recording = ordered();
+    for name in ["web-2", "web-1", "web-0"] {
+        recording = start(stop(recording, name), name);
+    }
+    recording.build()
+}
+
+/// web-1 begins terminating while the new web-2 is still Pending.
+fn rolled_too_early() -> Timeline {
+    let recording = stop(ordered(), "web-2");
+    let recording = recording.add("Pod", pod("web-2").phase("Pending"));
+    stop(recording, "web-1").build()
+}
+
+/// Replacement from web-0 up.
+fn rolled_upward() -> Timeline {
+    let mut recording = ordered();
+    for name in ["web-0", "web-1"] {
+        recording = start(stop(recording, name), name);
+    }
+    recording.build()
+}
+
 fn judge(timeline: &Timeline, yaml: &str, from: usize) -> Outcome {
     let context = JudgeContext { timeline, from };
     judge_ordinals(&expectation(yaml), &context)
@@ -165,6 +191,12 @@ fn judge(timeline: &Timeline, yaml: &str, from: usize) -> Outcome {
     10,
     json!({"created": [], "creation": ""})
 )]
+#[case::rolling_update_reverse(
+    rolled(),
+    "statefulset: web\ndeleted: [0, 1, 2]\nreplacement: reverse",
+    10,
+    json!({"deleted": [0, 1, 2], "replacement": "2<1<0"})
+)]
 fn judge_ordinals_passes(
     #[case] timeline: Timeline,
     #[case] yaml: &str,
@@ -188,6 +220,9 @@ fn judge_ordinals_passes(
 #[case::deletion_not_reverse(cascaded(), "statefulset: web\ndeletion: reverse", 10)]
 #[case::creation_reverse_invalid(ordered().build(), "statefulset: web\ncreation: reverse", 0)]
 #[case::deletion_ordered_invalid(ordered().build(), "statefulset: web\ndeletion: ordered", 0)]
+#[case::replaced_before_ready(rolled_too_early(), "statefulset: web\nreplacement: reverse", 10)]
+#[case::replaced_upward(rolled_upward(), "statefulset: web\nreplacement: reverse", 10)]
+#[case::replacement_ordered_invalid(ordered().build(), "statefulset: web\nreplacement: ordered", 0)]
 fn judge_ordinals_fails(
     #[context] context: Context,
     #[case] timeline: Timeline,
