@@ -8,7 +8,7 @@
 //! Usual libtest options work: a filter, `--exact`, `--skip`, `--list`, `--ignored`,
 //! `--test-threads`. Scenarios the cluster cannot run (a missing capability) are ignored.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,7 +19,7 @@ use kspec::cluster::{Backend, Connection};
 use kspec::dsl::{self, Capability, FileKind};
 use kspec::report::model::Status;
 use kspec::report::progress::Silent;
-use kspec::runner::{PlannedScenario, RunOptions, Runner, scenario, summary};
+use kspec::runner::{PlannedScenario, RunOptions, Runner, cleanup, scenario, summary};
 use libtest_mimic::{Arguments, Failed, Trial};
 use tokio_util::sync::CancellationToken;
 
@@ -164,7 +164,36 @@ fn load(entries: &[dsl::Entry], backend: &Backend) -> Vec<Loaded> {
         }
     }
     loaded.sort_by_key(Loaded::name);
+    reject_shared_snapshots(loaded)
+}
+
+/// Scenarios whose names give the same snapshot file would compare against each other's
+/// snapshot; every one after the first becomes an invalid trial that names the other.
+fn reject_shared_snapshots(loaded: Vec<Loaded>) -> Vec<Loaded> {
+    let mut owners: BTreeMap<String, String> = BTreeMap::new();
     loaded
+        .into_iter()
+        .map(|entry| {
+            let Loaded::Scenario(planned) = &entry else {
+                return entry;
+            };
+            let name = planned.loaded.scenario().name.clone();
+            let file = kspec::report::slug(&name);
+            match owners.get(&file) {
+                Some(owner) => Loaded::Invalid {
+                    path: planned.loaded.path().to_path_buf(),
+                    message: format!(
+                        "scenario `{name}` would share the snapshot tests/snapshots/{file}.snap \
+                         with `{owner}`; rename one of them"
+                    ),
+                },
+                None => {
+                    owners.insert(file, name);
+                    entry
+                }
+            }
+        })
+        .collect()
 }
 
 /// A filter that matches no scenario is an error, never a silent green run.
@@ -203,6 +232,9 @@ async fn connect(backend: &Backend) -> Result<Runner, String> {
         })?;
     if matches!(backend, Backend::Local(_)) {
         let _ = scenario::delete_leftover_namespaces(&connection.client).await;
+        if let Err(err) = cleanup::restore_leftover_nodes(&connection.client).await {
+            eprintln!("kspec: warning: {err}");
+        }
     }
     Ok(Runner::new(
         connection,
@@ -285,7 +317,7 @@ fn run_trial(
     }
 
     let behaviour = summary::behaviour(&report);
-    let snapshot_name = kspec::cli::run::slug(&report.name);
+    let snapshot_name = kspec::report::slug(&report.name);
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(snapshots);
     settings.set_prepend_module_to_snapshot(false);

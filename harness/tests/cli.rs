@@ -163,6 +163,62 @@ fn run_reports_invalid_file_and_runs_the_rest() {
     assert!(xml.contains("<error"), "{xml}");
 }
 
+/// Only unusable files: nothing runs, no cluster starts, and the reports replace the files of
+/// an earlier run.
+#[test]
+fn run_nothing_usable_skips_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        "invalid.yaml",
+        "name: invalid scenario\nsteps:\n  - wiat: {for: job/x, within: 1s}\n",
+    );
+    let json = dir.path().join("report.json");
+    std::fs::write(&json, "stale results").unwrap();
+    let output = kspec(&[
+        "run",
+        "--cluster",
+        "kspec-never-started",
+        scenario.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let printed = text(&output);
+
+    assert_eq!(output.status.code(), Some(2), "{printed}");
+    assert!(printed.contains("the cluster was not started"), "{printed}");
+    assert!(!printed.contains("kspec-never-started"), "{printed}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["totals"]["errored"], 1);
+}
+
+/// A report file that cannot be written stops the run before any scenario or cluster starts.
+#[test]
+fn run_unwritable_report_fails_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    std::fs::write(&json, "stale results").unwrap();
+    let junit = dir.path().join("missing-dir").join("junit.xml");
+    let output = kspec(&[
+        "run",
+        "suites/smoke.yaml",
+        "--json",
+        json.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let printed = text(&output);
+
+    assert_eq!(output.status.code(), Some(2), "{printed}");
+    assert!(
+        printed.contains("cannot write the --junit report"),
+        "{printed}"
+    );
+    assert!(printed.contains("missing-dir/junit.xml"), "{printed}");
+    assert!(!printed.contains("running"), "{printed}");
+}
+
 #[test]
 fn run_wrong_expectation_exits_one_with_explanation() {
     cluster();
@@ -187,44 +243,132 @@ fn run_wrong_expectation_exits_one_with_explanation() {
 
 #[test]
 fn ctrl_c_cleans_up_the_namespace() {
+    interrupt_cleans_up("INT", "cli interrupted scenario");
+}
+
+#[test]
+fn sigterm_cleans_up_the_namespace() {
+    interrupt_cleans_up("TERM", "cli terminated scenario");
+}
+
+/// Sends `signal` to a run in the middle of a scenario, which must clean up and exit 130.
+fn interrupt_cleans_up(signal: &str, name: &str) {
     let kubeconfig = cluster();
     let dir = tempfile::tempdir().unwrap();
     let scenario = write_scenario(
         dir.path(),
         "long.yaml",
-        "name: cli interrupted scenario\nmanifests:\n  - inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: c}, data: {a: b}}\nsteps:\n  - apply: all\n  - sleep: 10m\n",
+        &format!(
+            "name: {name}\nmanifests:\n  - inline: {{apiVersion: v1, kind: ConfigMap, metadata: {{name: c}}, data: {{a: b}}}}\nsteps:\n  - apply: all\n  - sleep: 10m\n"
+        ),
     );
-    let mut child = Command::new(KSPEC)
+    let mut child = spawn_run(&scenario);
+
+    let part = name.replace(' ', "-");
+    let namespaces = || list_namespaces(kubeconfig, &part);
+    wait_until("the scenario's namespace appears", || {
+        !namespaces().is_empty()
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    send_signal(signal, &child);
+    let status = child.wait().unwrap();
+
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        namespaces().is_empty(),
+        "the namespace survived SIG{signal}"
+    );
+}
+
+/// A run killed with SIGKILL cannot clean up; the next run restores the node it changed.
+#[test]
+fn killed_run_node_restored_next_run() {
+    const LABEL: &str = "cli.kspec.dev/killed";
+    let kubeconfig = cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let changing = write_scenario(
+        dir.path(),
+        "label.yaml",
+        &format!(
+            "name: cli killed node change\nsteps:\n  - node: {{name: worker-2, labels: {{{LABEL}: \"yes\"}}}}\n  - sleep: 10m\n"
+        ),
+    );
+    let mut child = spawn_run(&changing);
+    wait_until("worker-2 gets the label", || {
+        node_metadata(kubeconfig, "worker-2").0.contains_key(LABEL)
+    });
+    send_signal("KILL", &child);
+    child.wait().unwrap();
+    let (labels, annotations) = node_metadata(kubeconfig, "worker-2");
+    assert!(
+        labels.contains_key(LABEL),
+        "the label went away with the process"
+    );
+    assert!(
+        annotations.contains_key("kspec.dev/original"),
+        "{annotations:?}"
+    );
+
+    let next = write_scenario(
+        dir.path(),
+        "next.yaml",
+        "name: cli run after a killed run\nsteps:\n  - sleep: 1s\n",
+    );
+    let output = kspec(&["run", next.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+
+    let (labels, annotations) = node_metadata(kubeconfig, "worker-2");
+    assert!(!labels.contains_key(LABEL), "{labels:?}");
+    assert!(
+        !annotations.contains_key("kspec.dev/original"),
+        "{annotations:?}"
+    );
+}
+
+fn spawn_run(scenario: &Path) -> std::process::Child {
+    Command::new(KSPEC)
         .args(["run", scenario.to_str().unwrap()])
         .current_dir(repository())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
-
-    let namespaces = || list_namespaces(kubeconfig, "cli-interrupted-scenario");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while namespaces().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the scenario's namespace never appeared"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    std::thread::sleep(Duration::from_secs(2));
-    let interrupted = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
-    let status = child.wait().unwrap();
-
-    assert_eq!(status.code(), Some(130));
-    assert!(namespaces().is_empty(), "the namespace survived Ctrl-C");
+        .unwrap()
 }
 
-/// Names of namespaces whose name contains `part`, read with kube-rs from the cluster.
-fn list_namespaces(kubeconfig: &Path, part: &str) -> Vec<String> {
+fn send_signal(signal: &str, child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+type Metadata = std::collections::BTreeMap<String, String>;
+
+/// Labels and annotations of a node, read with kube-rs from the cluster.
+fn node_metadata(kubeconfig: &Path, node: &str) -> (Metadata, Metadata) {
+    let node = block_on_client(kubeconfig, |client| async move {
+        let api: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client);
+        api.get(node).await.unwrap()
+    });
+    (
+        node.metadata.labels.unwrap_or_default(),
+        node.metadata.annotations.unwrap_or_default(),
+    )
+}
+
+fn block_on_client<F, T>(kubeconfig: &Path, body: impl FnOnce(kube::Client) -> F) -> T
+where
+    F: std::future::Future<Output = T>,
+{
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -236,7 +380,13 @@ fn list_namespaces(kubeconfig: &Path, part: &str) -> Vec<String> {
         )
         .await
         .unwrap();
-        let client = kube::Client::try_from(config).unwrap();
+        body(kube::Client::try_from(config).unwrap()).await
+    })
+}
+
+/// Names of namespaces whose name contains `part`, read with kube-rs from the cluster.
+fn list_namespaces(kubeconfig: &Path, part: &str) -> Vec<String> {
+    block_on_client(kubeconfig, |client| async move {
         let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client);
         api.list(&Default::default())
             .await
@@ -247,4 +397,110 @@ fn list_namespaces(kubeconfig: &Path, part: &str) -> Vec<String> {
             .filter(|name| name.contains(part))
             .collect()
     })
+}
+
+#[test]
+fn lint_counts_file_once_across_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("broken")).unwrap();
+    std::fs::create_dir_all(dir.path().join("manifests")).unwrap();
+    write_scenario(
+        &dir.path().join("broken"),
+        "old.yaml",
+        "name: old api\nmanifests: [../manifests/old.yaml]\nsteps:\n  - apply: all\n",
+    );
+    write_scenario(
+        &dir.path().join("manifests"),
+        "old.yaml",
+        "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: old}\n",
+    );
+    let output = kspec(&["lint", "--offline", "--short", dir.path().to_str().unwrap()]);
+    let printed = text(&output);
+
+    assert_eq!(output.status.code(), Some(1), "{printed}");
+    assert_eq!(
+        printed.matches("was removed in Kubernetes").count(),
+        1,
+        "{printed}"
+    );
+    assert!(
+        printed.contains("broken/../manifests/old.yaml:1:13: CronJob in batch/v1beta1"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("1 problems (1 errors) in 1 of 2 files"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn lint_help_describes_cluster_checks() {
+    let lint = text(&kspec(&["lint", "--help"]));
+    let run = text(&kspec(&["run", "--help"]));
+
+    assert!(!lint.contains("started when it does not run"), "{lint}");
+    assert!(lint.contains("Lint never starts"), "{lint}");
+    assert!(run.contains("started when it does not run"), "{run}");
+}
+
+#[test]
+fn run_missing_kubeconfig_reads_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), "s.yaml", "name: x\nsteps:\n  - sleep: 1s\n");
+    let output = kspec(&[
+        "run",
+        "--kubeconfig",
+        "/nonexistent/kc",
+        scenario.to_str().unwrap(),
+    ]);
+    let printed = text(&output);
+
+    assert_eq!(output.status.code(), Some(2), "{printed}");
+    assert!(
+        printed.contains(
+            "read the kubeconfig /nonexistent/kc: No such file or directory (os error 2)"
+        ),
+        "{printed}"
+    );
+    assert_eq!(printed.matches("os error 2").count(), 1, "{printed}");
+}
+
+#[test]
+fn lint_missing_manifest_names_current_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    write_scenario(
+        dir.path(),
+        "s.yaml",
+        "name: x\nmanifests: [nope.yaml]\nsteps: []\n",
+    );
+    let output = Command::new(KSPEC)
+        .args(["lint", "--offline", "s.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("kspec runs");
+    let printed = text(&output);
+
+    assert_eq!(output.status.code(), Some(1), "{printed}");
+    assert!(
+        printed.contains("paths are relative to the scenario's directory, here ."),
+        "{printed}"
+    );
+
+    write_scenario(
+        dir.path(),
+        "suite.yaml",
+        "name: s\nscenarios: [nope.yaml]\n",
+    );
+    let output = Command::new(KSPEC)
+        .args(["lint", "--offline", "suite.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("kspec runs");
+    let printed = text(&output);
+
+    assert_eq!(output.status.code(), Some(2), "{printed}");
+    assert!(
+        printed.contains("paths are relative to the suite's directory, here ."),
+        "{printed}"
+    );
 }

@@ -1,8 +1,8 @@
 //! `kspec lint`: checks scenario, suite and manifest files, and with a reachable cluster also
 //! sends every manifest through a server-side dry run with strict field validation.
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -12,14 +12,21 @@ use serde_json::Value;
 use super::target::TargetArgs;
 use crate::cluster::local::{self, Paths};
 use crate::cluster::{Backend, Connection};
-use crate::dsl::{self, DslError, Entry, FileKind, Manifest, Problem, Selection, Step, Variables};
+use crate::dsl::{
+    self, DslError, Entry, FileKind, Location, Manifest, Problem, Selection, Step, Variables,
+};
 use crate::runner::apply::{Applier, ApplyError};
 
 /// Namespace for the dry runs of namespaced manifests; it exists on every cluster and the dry
 /// run stores nothing in it.
 const DRY_RUN_NAMESPACE: &str = "default";
 
+/// Help of `--cluster` for lint. The shared help states that `kspec run` starts the cluster.
+const CLUSTER_HELP: &str = "Name of the local cluster for the API server checks. Lint never \
+     starts it, and skips those checks when it does not run";
+
 #[derive(Debug, Args)]
+#[command(mut_arg("cluster", |arg| arg.help(CLUSTER_HELP)))]
 pub struct LintArgs {
     /// Scenario files, suite files, manifest files or directories. Default: suites/ and specs/.
     pub paths: Vec<PathBuf>,
@@ -61,24 +68,28 @@ pub async fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     }
     let applier = connection.map(|connection| Applier::new(connection.client));
 
+    // A file can be reached by several paths, such as `specs/broken/../manifests/x.yaml` from
+    // a scenario and `specs/manifests/x.yaml` from the directory walk. It is linted and
+    // counted once.
+    let mut files = LintedFiles::default();
     let mut linted = BTreeSet::new();
     let mut problems: Vec<Problem> = Vec::new();
     for entry in &entries {
-        if !linted.insert(entry.path.clone()) {
+        if !linted.insert(files.register(&entry.path)) {
             continue;
         }
         let mut variables = backend_variables.clone();
         variables.extend(entry.variables.clone());
         variables.extend(args.target.variables());
         let found = dsl::lint_file(&entry.path, &variables);
-        let mut server_problems = match &applier {
+        let server_problems = match &applier {
             Some(applier) => {
                 dry_run_file(applier, entry.kind, &entry.path, &variables, &found).await
             }
             None => Vec::new(),
         };
-        problems.extend(found);
-        problems.append(&mut server_problems);
+        problems.extend(files.keep_new(found));
+        problems.extend(files.keep_new(server_problems));
     }
 
     for problem in &problems {
@@ -92,14 +103,10 @@ pub async fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter(|problem| problem.severity() == Severity::Error)
         .count();
-    let files = problems
-        .iter()
-        .map(|problem| problem.file().to_path_buf())
-        .collect::<BTreeSet<_>>()
-        .len();
     eprintln!(
-        "kspec: {} problems ({errors} errors) in {files} of {} files{}",
+        "kspec: {} problems ({errors} errors) in {} of {} files{}",
         problems.len(),
+        files.with_problems.len(),
         linted.len(),
         if applier.is_some() {
             ""
@@ -112,6 +119,57 @@ pub async fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The files linted so far and the problems found in them. A file reached by several paths
+/// is displayed by the first of them, and a problem found again through another path is
+/// dropped.
+#[derive(Default)]
+struct LintedFiles {
+    /// The display path of each file, by canonical path.
+    display_paths: BTreeMap<PathBuf, PathBuf>,
+    /// Canonical path, location and message of each problem kept.
+    problems: BTreeSet<(PathBuf, Option<Location>, String)>,
+    /// Canonical paths of the files with problems.
+    with_problems: BTreeSet<PathBuf>,
+}
+
+impl LintedFiles {
+    /// Records `path` as the display path of its file unless another path to the file came
+    /// first, and returns the file's canonical path. A path that cannot be resolved, such as
+    /// one of a missing file, is used as its own canonical path.
+    fn register(&mut self, path: &Path) -> PathBuf {
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.display_paths
+            .entry(canonical.clone())
+            .or_insert_with(|| path.to_path_buf());
+        canonical
+    }
+
+    /// Returns the problems not found before, each named by the display path of its file.
+    fn keep_new(&mut self, problems: Vec<Problem>) -> Vec<Problem> {
+        let mut new_problems = Vec::with_capacity(problems.len());
+        for problem in problems {
+            let canonical = self.register(problem.file());
+            let key = (
+                canonical.clone(),
+                problem.location(),
+                problem.message().to_owned(),
+            );
+            if !self.problems.insert(key) {
+                continue;
+            }
+            let display_path = &self.display_paths[&canonical];
+            let problem = if display_path == problem.file() {
+                problem
+            } else {
+                problem.with_file(display_path)
+            };
+            self.with_problems.insert(canonical);
+            new_problems.push(problem);
+        }
+        new_problems
+    }
 }
 
 /// The files to lint: every YAML file under a directory (manifest files included, which `kspec
@@ -386,5 +444,44 @@ mod tests {
     #[case::no_field("something else went wrong", None)]
     fn field_in_server_message(#[case] message: &str, #[case] field: Option<&str>) {
         assert_eq!(field_in(message), field);
+    }
+
+    #[test]
+    fn keep_new_file_reached_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("broken")).unwrap();
+        std::fs::create_dir_all(dir.path().join("manifests")).unwrap();
+        std::fs::write(dir.path().join("manifests/x.yaml"), "kind: Job\n").unwrap();
+        let through_scenario = dir.path().join("broken/../manifests/x.yaml");
+        let direct = dir.path().join("manifests/x.yaml");
+        let mut files = LintedFiles::default();
+
+        let first = files.keep_new(vec![Problem::new(&through_scenario, "removed API")]);
+        let second = files.keep_new(vec![
+            Problem::new(&direct, "removed API"),
+            Problem::new(&direct, "invalid YAML"),
+        ]);
+
+        assert_eq!(first.len(), 1);
+        let messages: Vec<&str> = second.iter().map(Problem::message).collect();
+        assert_eq!(messages, ["invalid YAML"]);
+        assert_eq!(second[0].file(), through_scenario);
+        assert_eq!(files.with_problems.len(), 1);
+    }
+
+    #[test]
+    fn register_same_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a")).unwrap();
+        std::fs::write(dir.path().join("x.yaml"), "").unwrap();
+        let mut files = LintedFiles::default();
+
+        let first = files.register(&dir.path().join("a/../x.yaml"));
+        let second = files.register(&dir.path().join("x.yaml"));
+        let missing = files.register(Path::new("no/such/file.yaml"));
+
+        assert_eq!(first, second);
+        assert_eq!(missing, Path::new("no/such/file.yaml"));
+        assert_eq!(files.display_paths.len(), 2);
     }
 }

@@ -14,8 +14,8 @@ use crate::cluster::{Backend, Connection};
 use crate::dsl::{self, Entry, FileKind};
 use crate::report::model::{ScenarioReport, Status};
 use crate::report::progress::Terminal;
-use crate::report::{files, picture, table};
-use crate::runner::{PlannedScenario, RunOptions, Runner, scenario};
+use crate::report::{files, picture, slug, table};
+use crate::runner::{PlannedScenario, RunOptions, Runner, cleanup, scenario};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -44,6 +44,10 @@ pub struct RunArgs {
 /// Runs the command; exit code 0 when every scenario passed (or was ignored), 1 when one
 /// failed, 2 when some input was unusable.
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    if let Err(err) = prepare_outputs(&args) {
+        eprintln!("error: {err:#}");
+        return Ok(ExitCode::from(2));
+    }
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from("suites")]
     } else {
@@ -71,6 +75,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     for report in &unusable {
         eprintln!("{}", report.failure.as_deref().unwrap_or_default());
     }
+    if planned.is_empty() {
+        eprintln!("kspec: no scenario to run; the cluster was not started");
+        eprint!("{}", table::summary_table(&unusable));
+        write_outputs(&args, "no cluster", &unusable)?;
+        return Ok(exit_code(&unusable));
+    }
 
     let connection = Connection::open(&backend, &print_progress)
         .await
@@ -86,6 +96,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             Ok(count) => eprintln!("kspec: deleted {count} namespaces left by killed runs"),
             Err(err) => tracing::warn!(error = %err, "listing leftover namespaces failed"),
         }
+        match cleanup::restore_leftover_nodes(&connection.client).await {
+            Ok(nodes) if nodes.is_empty() => {}
+            Ok(nodes) => eprintln!(
+                "kspec: restored the labels and taints that killed runs left on nodes {}",
+                nodes.join(", ")
+            ),
+            Err(err) => eprintln!("kspec: warning: {err}"),
+        }
     }
     let description = connection.description.clone();
     let options = RunOptions {
@@ -95,16 +113,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let runner = Runner::new(connection, options, Arc::new(Terminal::new()));
 
     let cancel = CancellationToken::new();
-    let on_interrupt = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("kspec: interrupted; cleaning up (press Ctrl-C again to stop at once)");
-            on_interrupt.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
+    tokio::spawn(cancel_on_signal(cancel.clone()));
     let mut reports = runner.run_all(&planned, cancel.clone()).await;
     reports.append(&mut unusable);
 
@@ -119,6 +128,51 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     Ok(exit_code(&reports))
+}
+
+/// Cancels the run on SIGINT (Ctrl-C) or SIGTERM, so that every running scenario cleans up.
+/// A second signal stops the process at once.
+async fn cancel_on_signal(cancel: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::warn!(
+            "installing the SIGINT and SIGTERM handlers failed; a signal stops kspec without cleanup"
+        );
+        return;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    eprintln!("kspec: interrupted; cleaning up (a second Ctrl-C or SIGTERM stops at once)");
+    cancel.cancel();
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    std::process::exit(130);
+}
+
+/// Checks before the run that every report file can be written, and removes the files of an
+/// earlier run, so that a run that stops early leaves no stale results behind.
+fn prepare_outputs(args: &RunArgs) -> anyhow::Result<()> {
+    for (option, path) in [("--junit", &args.junit), ("--json", &args.json)] {
+        let Some(path) = path else { continue };
+        std::fs::File::create(path)
+            .with_context(|| format!("cannot write the {option} report {}", path.display()))?;
+        std::fs::remove_file(path)
+            .with_context(|| format!("cannot replace the {option} report {}", path.display()))?;
+    }
+    if let Some(dir) = &args.timelines {
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!("cannot create the --timelines directory {}", dir.display())
+        })?;
+    }
+    Ok(())
 }
 
 /// Loads every scenario entry. Entries that cannot be loaded become errored reports, so the
@@ -199,40 +253,55 @@ fn matches(planned: &PlannedScenario, filter: &str) -> bool {
     }
 }
 
+/// Writes every requested report; one that cannot be written does not keep the others from
+/// being written.
 fn write_outputs(args: &RunArgs, backend: &str, reports: &[ScenarioReport]) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
     if let Some(path) = &args.junit {
-        let xml = files::junit(reports).context("failed to render the JUnit report")?;
-        write(path, &xml)?;
+        let written = files::junit(reports)
+            .context("failed to render the JUnit report")
+            .and_then(|xml| write(path, &xml));
+        problems.extend(written.err());
     }
     if let Some(path) = &args.json {
-        write(path, &files::json(backend, reports))?;
+        problems.extend(write(path, &files::json(backend, reports)).err());
     }
     if let Some(dir) = &args.timelines {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("failed to create the directory {}", dir.display()))?;
-        for report in reports.iter().filter(|report| !report.pod_bars.is_empty()) {
-            let file = dir.join(format!("{}.svg", slug(&report.name)));
-            write(&file, &picture::svg(report))?;
+        let drawn = reports.iter().filter(|report| !report.pod_bars.is_empty());
+        let names: Vec<&str> = drawn.clone().map(|report| report.name.as_str()).collect();
+        for (report, file) in drawn.zip(unique_slugs(&names)) {
+            let file = dir.join(format!("{file}.svg"));
+            problems.extend(write(&file, &picture::svg(report)).err());
         }
     }
-    Ok(())
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let messages: Vec<String> = problems.iter().map(|err| format!("{err:#}")).collect();
+    anyhow::bail!("{}", messages.join("\n"))
 }
 
 fn write(path: &Path, contents: &str) -> anyhow::Result<()> {
     std::fs::write(path, contents).with_context(|| format!("failed to write {}", path.display()))
 }
 
-/// A file name from a scenario name: lowercase letters, digits and dashes.
-pub fn slug(name: &str) -> String {
-    let mut slug = String::new();
-    for character in name.chars().map(|c| c.to_ascii_lowercase()) {
-        if character.is_ascii_alphanumeric() {
-            slug.push(character);
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    slug.trim_end_matches('-').to_owned()
+/// File names for scenario names: their slugs, with `-2`, `-3`, … added where two names give
+/// the same slug.
+fn unique_slugs(names: &[&str]) -> Vec<String> {
+    let mut used = BTreeSet::new();
+    names
+        .iter()
+        .map(|name| {
+            let base = slug(name);
+            let mut candidate = base.clone();
+            let mut number = 2;
+            while !used.insert(candidate.clone()) {
+                candidate = format!("{base}-{number}");
+                number += 1;
+            }
+            candidate
+        })
+        .collect()
 }
 
 fn exit_code(reports: &[ScenarioReport]) -> ExitCode {

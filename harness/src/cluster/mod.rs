@@ -61,11 +61,13 @@ impl Backend {
 /// Errors of connecting to a backend.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
-    #[error("read the kubeconfig {}", path.as_deref().map_or("(default lookup)".into(), |p| p.display().to_string()))]
+    /// kube's kubeconfig errors repeat their cause in their own message, so `error` is not
+    /// marked as the source, because printing the chain with `{:#}` would show that cause
+    /// twice.
+    #[error("read the kubeconfig {}", describe_kubeconfig_error(path.as_deref(), error))]
     KubeconfigFailed {
         path: Option<PathBuf>,
-        #[source]
-        source: kube::config::KubeconfigError,
+        error: kube::config::KubeconfigError,
     },
     #[error("build a client for context {}", context.as_deref().unwrap_or("(current)"))]
     ClientFailed {
@@ -94,6 +96,21 @@ pub enum BackendError {
         #[source]
         source: container::ContainerError,
     },
+}
+
+/// Describes a kubeconfig failure as `FILE: cause`. A read failure gives only the I/O error,
+/// because kube's message for it repeats the file as a debug-quoted path.
+fn describe_kubeconfig_error(
+    path: Option<&std::path::Path>,
+    error: &kube::config::KubeconfigError,
+) -> String {
+    use kube::config::KubeconfigError;
+    match (path, error) {
+        (Some(path), KubeconfigError::ReadConfig(io, _)) => format!("{}: {io}", path.display()),
+        (None, KubeconfigError::ReadConfig(io, file)) => format!("{}: {io}", file.display()),
+        (Some(path), other) => format!("{}: {other}", path.display()),
+        (None, other) => format!("(default lookup): {other}"),
+    }
 }
 
 /// A connected cluster: a client plus what scenarios may rely on.
@@ -196,17 +213,17 @@ async fn client_from_kubeconfig(
     let config = match &path {
         Some(file) => {
             let kubeconfig =
-                Kubeconfig::read_from(file).map_err(|source| BackendError::KubeconfigFailed {
+                Kubeconfig::read_from(file).map_err(|error| BackendError::KubeconfigFailed {
                     path: path.clone(),
-                    source,
+                    error,
                 })?;
             Config::from_custom_kubeconfig(kubeconfig, &options).await
         }
         None => Config::from_kubeconfig(&options).await,
     }
-    .map_err(|source| BackendError::KubeconfigFailed {
+    .map_err(|error| BackendError::KubeconfigFailed {
         path: path.clone(),
-        source,
+        error,
     })?;
     let url = config.cluster_url.to_string();
     let client = Client::try_from(config)
@@ -247,4 +264,51 @@ async fn default_storage_class(client: &Client) -> Option<String> {
             .is_some_and(|value| value == "true");
         is_default.then(|| class.metadata.name.clone()).flatten()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::path::PathBuf;
+
+    use kube::config::KubeconfigError;
+    use rstest::rstest;
+
+    use super::BackendError;
+
+    fn not_found(file: &str) -> KubeconfigError {
+        KubeconfigError::ReadConfig(
+            io::Error::from(io::ErrorKind::NotFound),
+            PathBuf::from(file),
+        )
+    }
+
+    #[rstest]
+    #[case::named_file(
+        Some("/nonexistent/kc"),
+        not_found("/nonexistent/kc"),
+        "read the kubeconfig /nonexistent/kc: entity not found"
+    )]
+    #[case::default_lookup(
+        None,
+        not_found("/root/.kube/config"),
+        "read the kubeconfig /root/.kube/config: entity not found"
+    )]
+    #[case::other_error(
+        Some("/tmp/kc"),
+        KubeconfigError::CurrentContextNotSet,
+        "read the kubeconfig /tmp/kc: failed to determine current context"
+    )]
+    fn kubeconfig_error_reads_once(
+        #[case] path: Option<&str>,
+        #[case] error: KubeconfigError,
+        #[case] expected: &str,
+    ) {
+        let error = BackendError::KubeconfigFailed {
+            path: path.map(PathBuf::from),
+            error,
+        };
+        let chain = format!("{:#}", anyhow::Error::from(error));
+        assert_eq!(chain, expected);
+    }
 }

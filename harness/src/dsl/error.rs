@@ -65,6 +65,18 @@ impl Problem {
         self
     }
 
+    /// Names the problem's file by `file`, another path to the same file, in its line and
+    /// above its snippet.
+    pub(crate) fn with_file(mut self, file: &Path) -> Self {
+        self.0.file = file.to_path_buf();
+        if let Some(source) = self.0.source.take() {
+            let renamed = NamedSource::new(file.display().to_string(), Arc::clone(source.inner()))
+                .with_language("yaml");
+            self.0.source = Some(renamed);
+        }
+        self
+    }
+
     pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
         self.0.help = Some(help.into());
         self

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::de::{self, from_node};
 use super::error::{DslError, FileKind, Problem};
 use super::manifest::{self, Manifest};
+use super::patterns;
 use super::scalar::Schema;
 use super::source::SourceFile;
 use super::types::{Scenario, Selection, Step};
@@ -62,8 +63,9 @@ impl LoadedScenario {
 /// # Errors
 ///
 /// [`DslError::ReadFailed`] when the scenario file cannot be read. [`DslError::LoadFailed`]
-/// with every problem found otherwise: invalid YAML, unknown keys, wrong types, manifests
-/// that cannot be read or lack apiVersion, kind or metadata.name, undefined variables, and
+/// with every problem found otherwise: invalid YAML, a document that is not a mapping, unknown
+/// keys, wrong types and an empty `name`. It also lists manifests that cannot be read or lack
+/// apiVersion, kind or metadata.name, undefined variables, invalid regular expressions, and
 /// steps that name manifests or marks that do not exist.
 pub fn load_scenario(path: &Path, variables: &Variables) -> Result<LoadedScenario, DslError> {
     let collected = load_collecting(path, variables)?;
@@ -112,9 +114,16 @@ pub(crate) fn load_collecting(
             });
         }
     };
+    if let Some(problem) = not_a_mapping(&source, &root) {
+        return Ok(Collected {
+            loaded: None,
+            manifests: Vec::new(),
+            problems: vec![problem],
+        });
+    }
 
     let variables = effective_variables(&root, caller_variables);
-    let mut problems = Vec::new();
+    let mut problems: Vec<Problem> = empty_name(&source, &root).into_iter().collect();
     // The namespace is generated at run time, so `${namespace}` stays until render_scenario.
     let lookup = |name: &str| {
         if name == "namespace" {
@@ -139,6 +148,7 @@ pub(crate) fn load_collecting(
         }
     };
     problems.extend(undefined);
+    problems.extend(patterns::invalid_patterns(&source, &root, &variables));
 
     let manifests = load_manifests(&source, &root, &variables, &mut problems);
     // NOTE: these checks need the typed steps, so a scenario with an invalid step gets them
@@ -162,6 +172,47 @@ pub(crate) fn load_collecting(
         manifests,
         problems,
     })
+}
+
+/// Returns a problem when the scenario's document is not a mapping, which the typed scenario
+/// would report as a missing `name`.
+fn not_a_mapping(source: &SourceFile, root: &Node) -> Option<Problem> {
+    let (found, help) = match &root.value {
+        NodeValue::Mapping(_) => return None,
+        NodeValue::Sequence(_) => (
+            "a sequence",
+            "write the scenario's keys without a leading `- `, as `name: …` and `steps:` at the \
+             start of their lines",
+        ),
+        NodeValue::Scalar(_) => (
+            "a scalar",
+            "write the scenario's keys as `name: …` and `steps:` at the start of their lines",
+        ),
+    };
+    let problem = Problem::in_source(
+        source,
+        format!("the scenario document must be a mapping with `name` and `steps`, found {found}"),
+    )
+    .at(root.location, root.length, "not a mapping")
+    .with_help(help);
+    Some(problem)
+}
+
+/// Returns a problem when `name` is an empty or blank string. A missing or null `name` is
+/// left to the typed scenario, which reports it.
+fn empty_name(source: &SourceFile, root: &Node) -> Option<Problem> {
+    let node = root.get("name")?;
+    let scalar = node.scalar()?;
+    if node.is_null() || !scalar.text.trim().is_empty() {
+        return None;
+    }
+    let problem = Problem::in_source(source, "scenario name is empty")
+        .at(node.location, node.length, "empty name")
+        .with_help(
+            "the name identifies the scenario in reports, `--filter` and snapshots; write a \
+             short sentence such as `job completions run one at a time`",
+        );
+    Some(problem)
 }
 
 /// Merges the scenario's `variables` with the caller's, which override them, and adds
@@ -381,7 +432,7 @@ fn load_manifests(
                             .at(item.location, item.length, "listed here")
                             .with_help(format!(
                                 "paths are relative to the scenario's directory, here {}",
-                                base.display()
+                                shown_directory(base).display()
                             )),
                         );
                         continue;
@@ -404,6 +455,16 @@ fn load_manifests(
         manifests.append(&mut found);
     }
     manifests
+}
+
+/// Returns the directory as a user would name it: `.` for the current directory, whose
+/// relative scenario paths have an empty parent.
+pub(super) fn shown_directory(directory: &Path) -> &Path {
+    if directory.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        directory
+    }
 }
 
 fn undefined_in_manifest(

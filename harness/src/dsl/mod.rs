@@ -11,6 +11,7 @@ mod forms;
 mod lint;
 mod load;
 mod manifest;
+mod patterns;
 mod render;
 mod scalar;
 mod schema;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::de::{from_node, to_problem};
 use super::error::{DslError, FileKind, Problem};
+use super::load::shown_directory;
 use super::scalar::Schema;
 use super::source::SourceFile;
 use super::vars::Variables;
@@ -212,7 +213,7 @@ pub fn load_suite(path: &Path) -> Result<LoadedSuite, DslError> {
                             .at(node.location, node.length, "listed here")
                             .with_help(format!(
                                 "paths are relative to the suite's directory, here {}",
-                                base.display()
+                                shown_directory(base).display()
                             )),
                     ),
                 }
@@ -229,7 +230,7 @@ pub fn load_suite(path: &Path) -> Result<LoadedSuite, DslError> {
                     .at(node.location, node.length, "matches nothing")
                     .with_help(format!(
                         "patterns are relative to the suite's directory, here {}",
-                        base.display()
+                        shown_directory(base).display()
                     )),
                 ),
                 Err(message) => problems.push(

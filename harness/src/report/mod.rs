@@ -6,3 +6,22 @@ pub mod model;
 pub mod picture;
 pub mod progress;
 pub mod table;
+
+/// Turns a scenario name into a file or object name: lowercase ASCII letters, digits and
+/// dashes. A name without any ASCII letter or digit gives `scenario`.
+pub fn slug(name: &str) -> String {
+    let mut slug = String::new();
+    for character in name.chars().map(|c| c.to_ascii_lowercase()) {
+        if character.is_ascii_alphanumeric() {
+            slug.push(character);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() {
+        "scenario".to_owned()
+    } else {
+        slug.to_owned()
+    }
+}

@@ -17,6 +17,27 @@ pub trait Progress: Send + Sync {
     fn finished(&self, report: &ScenarioReport);
 }
 
+/// Lines of a failure shown on the terminal; the report files keep the whole text.
+const FAILURE_LINES: usize = 25;
+
+/// Indents the failure under its scenario's line and cuts it after [`FAILURE_LINES`] lines,
+/// with a note on where the rest is.
+fn indented_failure(failure: &str) -> String {
+    let lines: Vec<&str> = failure.lines().collect();
+    let mut text = String::new();
+    for line in lines.iter().take(FAILURE_LINES) {
+        text.push_str("\n        ");
+        text.push_str(line);
+    }
+    if lines.len() > FAILURE_LINES {
+        text.push_str(&format!(
+            "\n        … {} more lines in the --json and --junit reports",
+            lines.len() - FAILURE_LINES
+        ));
+    }
+    text
+}
+
 /// Discards progress; for `cargo test`, where libtest prints results.
 pub struct Silent;
 
@@ -110,12 +131,38 @@ impl Progress for Terminal {
             report.seconds
         );
         if let Some(failure) = &report.failure {
-            let first = failure.lines().next().unwrap_or_default();
-            line.push_str(&format!("\n        {first}"));
+            line.push_str(&indented_failure(failure));
         }
         for problem in &report.cleanup_errors {
             line.push_str(&format!("\n        cleanup: {problem}"));
         }
         self.print(&line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_failure_shown_whole() {
+        let text = indented_failure("step 3 timed out\nlast state:\n  phase: Pending");
+        assert_eq!(
+            text,
+            "\n        step 3 timed out\n        last state:\n          phase: Pending"
+        );
+    }
+
+    #[test]
+    fn long_failure_cut_with_note() {
+        let failure: Vec<String> = (1..=30).map(|n| format!("line {n}")).collect();
+        let text = indented_failure(&failure.join("\n"));
+        assert_eq!(text.lines().count(), 27);
+        assert!(text.contains("line 25"), "{text}");
+        assert!(!text.contains("line 26"), "{text}");
+        assert!(
+            text.ends_with("… 5 more lines in the --json and --junit reports"),
+            "{text}"
+        );
     }
 }

@@ -12,6 +12,10 @@ use super::Runner;
 use super::apply::ResolvedKind;
 use crate::dsl::NodeStep;
 
+/// Annotation on a node a scenario changed: its labels and taints from before, with the id of
+/// the kspec process, so that a later run can restore a node that a killed run left changed.
+pub const ORIGINAL_ANNOTATION: &str = "kspec.dev/original";
+
 /// How long cleanup waits for the namespace to disappear before it reports a problem.
 const NAMESPACE_DELETE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -77,18 +81,34 @@ pub async fn change_nodes(
         .collect::<Result<_, _>>()?;
     for node in nodes {
         let name = node.metadata.name.clone().unwrap_or_default();
-        let labels: BTreeMap<String, String> = node.metadata.labels.clone().unwrap_or_default();
-        let taints = node
+        let current_taints = node
             .spec
             .as_ref()
             .and_then(|spec| spec.taints.clone())
             .unwrap_or_default();
+        // A node that a killed run left changed is restored to what that run recorded.
+        let (labels, taints) = match leftover_original(&node) {
+            Some(original) => (original.labels, original.taints),
+            None => (
+                node.metadata.labels.clone().unwrap_or_default(),
+                current_taints.clone(),
+            ),
+        };
+        let first_change = !tracker.node_originals.contains_key(&name);
+        let original = first_change.then(|| {
+            json!({
+                "pid": std::process::id().to_string(),
+                "labels": labels,
+                "taints": taints,
+            })
+            .to_string()
+        });
         tracker
             .node_originals
             .entry(name.clone())
             .or_insert_with(|| (labels, taints.clone()));
 
-        let mut new_taints: Vec<Taint> = taints
+        let mut new_taints: Vec<Taint> = current_taints
             .into_iter()
             .filter(|taint| !step.remove_taints.contains(&taint.key))
             .filter(|taint| {
@@ -98,10 +118,13 @@ pub async fn change_nodes(
             })
             .collect();
         new_taints.extend(added.iter().cloned());
-        let patch = json!({
+        let mut patch = json!({
             "metadata": {"labels": step.labels},
             "spec": {"taints": new_taints},
         });
+        if let Some(original) = original {
+            patch["metadata"]["annotations"] = json!({ORIGINAL_ANNOTATION: original});
+        }
         api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .map_err(|err| format!("failed to patch node {name}: {err}"))?;
@@ -139,36 +162,8 @@ pub async fn run(runner: &Runner, tracker: &Tracker) -> Vec<String> {
 
     let nodes: Api<Node> = Api::all(client.clone());
     for (name, (labels, taints)) in &tracker.node_originals {
-        let current = match nodes.get_opt(name).await {
-            Ok(Some(node)) => node,
-            Ok(None) => continue,
-            Err(err) => {
-                problems.push(format!("failed to read node {name} to restore it: {err}"));
-                continue;
-            }
-        };
-        // A merge patch removes labels set to null, so null out the labels added since.
-        let mut label_patch: BTreeMap<String, Value> = current
-            .metadata
-            .labels
-            .unwrap_or_default()
-            .into_keys()
-            .filter(|key| !labels.contains_key(key))
-            .map(|key| (key, Value::Null))
-            .collect();
-        label_patch.extend(
-            labels
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone()))),
-        );
-        let patch = json!({"metadata": {"labels": label_patch}, "spec": {"taints": taints}});
-        if let Err(err) = nodes
-            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
-            problems.push(format!(
-                "failed to restore labels and taints of node {name}: {err}"
-            ));
+        if let Err(problem) = restore_node(&nodes, name, labels, taints).await {
+            problems.push(problem);
         }
     }
 
@@ -192,6 +187,95 @@ pub async fn run(runner: &Runner, tracker: &Tracker) -> Vec<String> {
     }
 
     problems
+}
+
+/// Sets a node's labels and taints back to `labels` and `taints` and removes
+/// [`ORIGINAL_ANNOTATION`]. A node that no longer exists needs nothing.
+async fn restore_node(
+    nodes: &Api<Node>,
+    name: &str,
+    labels: &BTreeMap<String, String>,
+    taints: &[Taint],
+) -> Result<(), String> {
+    let current = match nodes.get_opt(name).await {
+        Ok(Some(node)) => node,
+        Ok(None) => return Ok(()),
+        Err(err) => return Err(format!("failed to read node {name} to restore it: {err}")),
+    };
+    // A merge patch removes labels set to null, so null out the labels added since.
+    let mut label_patch: BTreeMap<String, Value> = current
+        .metadata
+        .labels
+        .unwrap_or_default()
+        .into_keys()
+        .filter(|key| !labels.contains_key(key))
+        .map(|key| (key, Value::Null))
+        .collect();
+    label_patch.extend(
+        labels
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone()))),
+    );
+    let patch = json!({
+        "metadata": {"labels": label_patch, "annotations": {ORIGINAL_ANNOTATION: null}},
+        "spec": {"taints": taints},
+    });
+    nodes
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|err| format!("failed to restore labels and taints of node {name}: {err}"))?;
+    Ok(())
+}
+
+/// Restores the nodes that runs killed before their cleanup left changed: each node whose
+/// [`ORIGINAL_ANNOTATION`] names a process that no longer runs on this machine. Returns the
+/// names of the nodes restored.
+pub async fn restore_leftover_nodes(client: &kube::Client) -> Result<Vec<String>, String> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    let list = nodes
+        .list(&ListParams::default())
+        .await
+        .map_err(|err| format!("failed to list nodes: {err}"))?;
+    let mut restored = Vec::new();
+    for node in list.items {
+        let Some(name) = node.metadata.name.clone() else {
+            continue;
+        };
+        let Some(original) = leftover_original(&node) else {
+            continue;
+        };
+        restore_node(&nodes, &name, &original.labels, &original.taints).await?;
+        restored.push(name);
+    }
+    Ok(restored)
+}
+
+/// Reads the originals recorded on a node by a process that no longer runs on this machine.
+fn leftover_original(node: &Node) -> Option<Original> {
+    let text = node
+        .metadata
+        .annotations
+        .as_ref()?
+        .get(ORIGINAL_ANNOTATION)?;
+    let original = parse_original(text)?;
+    let owner_runs = std::path::Path::new("/proc").join(&original.pid).exists();
+    (!owner_runs).then_some(original)
+}
+
+/// The contents of [`ORIGINAL_ANNOTATION`].
+#[derive(Debug, serde::Deserialize)]
+struct Original {
+    pid: String,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    taints: Vec<Taint>,
+}
+
+fn parse_original(text: &str) -> Option<Original> {
+    let original: Original = serde_json::from_str(text).ok()?;
+    let digits = !original.pid.is_empty() && original.pid.chars().all(|c| c.is_ascii_digit());
+    digits.then_some(original)
 }
 
 /// Deletes the namespace and waits until it is gone, so the PersistentVolumes of its claims
@@ -225,6 +309,29 @@ async fn delete_namespace(client: &kube::Client, namespace: &str) -> Result<(), 
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    #[rstest]
+    #[case::full(
+        r#"{"pid":"4242","labels":{"disk":"ssd"},"taints":[{"key":"k","effect":"NoSchedule"}]}"#,
+        true
+    )]
+    #[case::no_changes_recorded(r#"{"pid":"4242"}"#, true)]
+    #[case::pid_not_a_number(r#"{"pid":"../self"}"#, false)]
+    #[case::pid_empty(r#"{"pid":""}"#, false)]
+    #[case::not_json("labels=disk", false)]
+    fn original_annotation_parses(#[case] text: &str, #[case] valid: bool) {
+        assert_eq!(parse_original(text).is_some(), valid);
+    }
+
+    #[test]
+    fn original_annotation_keeps_values() {
+        let text =
+            r#"{"pid":"7","labels":{"disk":"ssd"},"taints":[{"key":"k","effect":"NoSchedule"}]}"#;
+        let original = parse_original(text).unwrap();
+        assert_eq!(original.labels["disk"], "ssd");
+        assert_eq!(original.taints[0].key, "k");
+        assert_eq!(original.taints[0].effect, "NoSchedule");
+    }
 
     #[rstest]
     #[case::key_value("dedicated=gpu:NoSchedule", "dedicated", Some("gpu"), "NoSchedule")]

@@ -13,13 +13,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cluster::Connection;
 use crate::dsl::LoadedScenario;
-use crate::report::model::ScenarioReport;
+use crate::report::model::{ScenarioReport, Status};
 use crate::report::progress::Progress;
 
 pub mod apply;
 pub mod cleanup;
 pub mod diagnostics;
 pub mod labels;
+pub mod node_lock;
 pub mod scenario;
 pub mod simulate;
 pub mod steps;
@@ -67,12 +68,16 @@ pub struct Runner {
     /// against scenarios that judge DaemonSet placement, which any node change would disturb.
     /// Other scenarios run regardless.
     pub nodes: tokio::sync::RwLock<()>,
+    /// The file lock that extends [`Runner::nodes`] to other kspec processes on this machine.
+    pub nodes_file: std::path::PathBuf,
 }
 
 impl Runner {
     pub fn new(connection: Connection, options: RunOptions, progress: Arc<dyn Progress>) -> Self {
         let applier = apply::Applier::new(connection.client.clone());
+        let nodes_file = node_lock::lock_path(&connection.description);
         Self {
+            nodes_file,
             connection,
             applier,
             options,
@@ -87,6 +92,14 @@ impl Runner {
         planned: &PlannedScenario,
         cancel: CancellationToken,
     ) -> ScenarioReport {
+        if cancel.is_cancelled() {
+            return ScenarioReport::not_run(
+                &planned.loaded.scenario().name,
+                planned.loaded.path().to_path_buf(),
+                Status::Errored,
+                "not run: the run was interrupted before this scenario started".to_owned(),
+            );
+        }
         self.progress.started(&planned.loaded.scenario().name);
         let report = scenario::run(self, planned, cancel).await;
         self.progress.finished(&report);

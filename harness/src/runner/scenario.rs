@@ -8,6 +8,7 @@ use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use super::node_lock::{self, NodeFileLock};
 use super::steps::{StepContext, StepError};
 use super::{PlannedScenario, Runner, cleanup, summary};
 use crate::dsl::Capability;
@@ -92,8 +93,14 @@ pub async fn run(
 
     // Held until cleanup has restored the nodes.
     let _nodes_guard = match node_use(scenario, &manifests) {
-        NodeUse::Changes => NodesGuard::Exclusive(runner.nodes.write().await),
-        NodeUse::Judges => NodesGuard::Shared(runner.nodes.read().await),
+        NodeUse::Changes => {
+            let memory = runner.nodes.write().await;
+            NodesGuard::Exclusive(memory, lock_file(runner, true).await)
+        }
+        NodeUse::Judges => {
+            let memory = runner.nodes.read().await;
+            NodesGuard::Shared(memory, lock_file(runner, false).await)
+        }
         NodeUse::None => NodesGuard::None,
     };
 
@@ -176,9 +183,25 @@ enum NodeUse {
     reason = "the guards are held for their Drop, which releases the lock"
 )]
 enum NodesGuard<'a> {
-    Exclusive(tokio::sync::RwLockWriteGuard<'a, ()>),
-    Shared(tokio::sync::RwLockReadGuard<'a, ()>),
+    Exclusive(tokio::sync::RwLockWriteGuard<'a, ()>, Option<NodeFileLock>),
+    Shared(tokio::sync::RwLockReadGuard<'a, ()>, Option<NodeFileLock>),
     None,
+}
+
+/// Takes the node lock shared with other processes. Without it (an unwritable state
+/// directory) the scenario still runs, ordered only against this process's scenarios.
+async fn lock_file(runner: &Runner, exclusive: bool) -> Option<NodeFileLock> {
+    match node_lock::acquire(&runner.nodes_file, exclusive).await {
+        Ok(lock) => Some(lock),
+        Err(err) => {
+            tracing::warn!(
+                path = %runner.nodes_file.display(),
+                error = %err,
+                "taking the node lock file failed; other kspec processes may change nodes meanwhile"
+            );
+            None
+        }
+    }
 }
 
 fn node_use(scenario: &crate::dsl::Scenario, manifests: &[serde_json::Value]) -> NodeUse {
@@ -298,15 +321,7 @@ async fn missing_capability(runner: &Runner, requires: &[Capability]) -> Option<
 /// A namespace name from the scenario name: lowercase, dashes, at most 63 characters with a
 /// random five-character suffix, as Kubernetes generates for `generateName`.
 pub fn namespace_name(scenario: &str) -> String {
-    let mut slug = String::new();
-    for character in scenario.chars() {
-        let character = character.to_ascii_lowercase();
-        if character.is_ascii_alphanumeric() {
-            slug.push(character);
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-    }
+    let mut slug = crate::report::slug(scenario);
     slug.truncate(45);
     let slug = slug.trim_end_matches('-');
     format!("kspec-{slug}-{}", random_suffix())

@@ -247,6 +247,18 @@ fn unknown_keys(#[case] text: &str, #[case] message: &str, #[case] hint: &str) {
     None
 )]
 #[case::missing_name("steps: []\n", "1:1 missing key `name`", None)]
+#[case::empty_name("name: ''\nsteps: []\n", "1:7 scenario name is empty", None)]
+#[case::blank_name("name: '  '\nsteps: []\n", "1:7 scenario name is empty", None)]
+#[case::sequence_document(
+    "- name: x\n  steps: []\n",
+    "1:1 the scenario document must be a mapping with `name` and `steps`, found a sequence",
+    Some("write the scenario's keys without a leading `- `")
+)]
+#[case::scalar_document(
+    "just text\n",
+    "1:1 the scenario document must be a mapping with `name` and `steps`, found a scalar",
+    None
+)]
 fn wrong_values(#[case] text: &str, #[case] message: &str, #[case] hint: Option<&str>) {
     let found = problems(text);
     assert!(found[0].0.starts_with(message), "{found:?}");
@@ -309,6 +321,65 @@ fn every_broken_step_is_reported() {
 fn step_references(#[case] steps: &str, #[case] message: &str) {
     let found = problems(&scenario(steps));
     assert_eq!(found[0].0, message, "{found:?}");
+}
+
+#[rstest]
+#[case::expect_failure(
+    "name: x\nexpectFailure: '(unclosed'\nsteps: []\n",
+    "2:16 expectFailure: invalid regular expression: unclosed group"
+)]
+#[case::expect_rejected(
+    &scenario("  - expect-rejected: {apply: [job/hello], message: '[bad'}\n"),
+    "4:52 steps[0].expect-rejected.message: invalid regular expression: unclosed character class"
+)]
+#[case::wait_condition(
+    &scenario("  - wait: {for: job/hello, condition: {type: Failed, message: '[bad'}, within: 1s}\n"),
+    "4:63 steps[0].wait.condition.message: invalid regular expression: unclosed character class"
+)]
+#[case::expect_condition(
+    &scenario("  - expect:\n      for: job/hello\n      condition:\n        type: Failed\n        message: a{2,1}\n"),
+    "8:18 steps[0].expect.condition.message: invalid regular expression: invalid repetition count range, the start must be <= the end"
+)]
+#[case::consistently_condition(
+    &scenario("  - consistently: {for: job/hello, condition: {type: X, message: '(a'}, during: 1s}\n"),
+    "4:66 steps[0].consistently.condition.message: invalid regular expression: unclosed group"
+)]
+#[case::never_condition(
+    &scenario("  - never: {for: job/hello, condition: {type: X, message: '*a'}, during: 1s}\n"),
+    "4:59 steps[0].never.condition.message: invalid regular expression: repetition operator missing expression"
+)]
+#[case::variable_value(
+    "name: x\nvariables: {reason: '[bad'}\nsteps:\n  - expect: {for: job/hello, condition: {type: X, message: '${reason}'}}\n",
+    "4:60 steps[0].expect.condition.message: invalid regular expression: unclosed character class"
+)]
+fn invalid_patterns(#[case] text: &str, #[case] message: &str) {
+    let found = problems(text);
+    assert_eq!(found[0].0, message, "{found:?}");
+    let help = found[0].1.as_deref().unwrap_or_default();
+    assert!(help.contains("put a backslash before"), "{help}");
+}
+
+#[rstest]
+#[case::namespace_variable(
+    "  - expect-rejected: {apply: [job/hello], message: 'in ${namespace}$'}\n"
+)]
+#[case::escaped_bracket(
+    "  - wait: {for: job/hello, condition: {type: X, message: '\\[ok\\]'}, within: 1s}\n"
+)]
+fn valid_patterns_load(#[case] steps: &str) {
+    let loaded = load(&scenario(steps));
+    assert!(loaded.is_ok(), "{:?}", loaded.err());
+}
+
+#[test]
+fn undefined_variable_in_pattern_once() {
+    let text = scenario("  - expect-rejected: {apply: [job/hello], message: '[${nope}'}\n");
+    let found = problems(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].0.contains("undefined variable `${nope}`"),
+        "{found:?}"
+    );
 }
 
 #[test]

@@ -1,0 +1,98 @@
+//! The node lock shared by every kspec process on this machine that runs against the same
+//! cluster.
+//!
+//! A scenario that labels, taints or adds nodes would make the placement checks of a
+//! scenario running at the same time see nodes it did not expect. Inside one process
+//! [`Runner::nodes`](super::Runner::nodes) orders them; this file lock does the same across
+//! processes, such as `cargo test` and `kspec run` against the local cluster `kspec`. Scenarios
+//! that change nodes take it exclusively, scenarios that judge placement take it shared.
+//! Processes on other machines are not covered.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use crate::cluster::local::Paths;
+
+/// A held file lock; dropping it closes the file, which releases the lock.
+#[derive(Debug)]
+pub struct NodeFileLock {
+    _file: File,
+}
+
+/// The lock file of a cluster, named after the description that identifies it, such as
+/// `local cluster kspec (Kubernetes v1.37.2)`; the version part is left out.
+pub fn lock_path(description: &str) -> PathBuf {
+    let identity = description
+        .split_once(" (")
+        .map_or(description, |(identity, _)| identity);
+    Paths::from_env()
+        .state_dir
+        .join("locks")
+        .join(format!("nodes-{}.lock", crate::report::slug(identity)))
+}
+
+/// Waits for the lock at `path`, exclusive or shared.
+pub async fn acquire(path: &Path, exclusive: bool) -> std::io::Result<NodeFileLock> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        if exclusive {
+            file.lock()?;
+        } else {
+            file.lock_shared()?;
+        }
+        Ok(NodeFileLock { _file: file })
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn lock_path_drops_version() {
+        let path = lock_path("local cluster kspec (Kubernetes v1.37.2)");
+        assert!(
+            path.ends_with("locks/nodes-local-cluster-kspec.lock"),
+            "{}",
+            path.display()
+        );
+    }
+
+    #[tokio::test]
+    async fn shared_locks_coexist() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nodes.lock");
+        let first = acquire(&path, false).await.unwrap();
+        let second = tokio::time::timeout(Duration::from_secs(5), acquire(&path, false)).await;
+        assert!(second.is_ok(), "a second shared lock waited");
+        drop(first);
+    }
+
+    #[tokio::test]
+    async fn exclusive_waits_for_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nodes.lock");
+        let shared = acquire(&path, false).await.unwrap();
+        let waiting = tokio::spawn({
+            let path = path.clone();
+            async move { acquire(&path, true).await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!waiting.is_finished(), "the exclusive lock did not wait");
+        drop(shared);
+        let exclusive = tokio::time::timeout(Duration::from_secs(5), waiting).await;
+        assert!(exclusive.is_ok(), "the exclusive lock was not granted");
+    }
+}
