@@ -19,7 +19,7 @@ use kspec::cluster::{Backend, Connection};
 use kspec::dsl::{self, Capability, FileKind};
 use kspec::report::model::Status;
 use kspec::report::progress::Silent;
-use kspec::runner::{PlannedScenario, RunOptions, Runner, cleanup, scenario, summary};
+use kspec::runner::{PlannedScenario, RunOptions, Runner, cleanup, summary};
 use libtest_mimic::{Arguments, Failed, Trial};
 use tokio_util::sync::CancellationToken;
 
@@ -231,9 +231,8 @@ async fn connect(backend: &Backend) -> Result<Runner, String> {
             message
         })?;
     if matches!(backend, Backend::Local(_)) {
-        let _ = scenario::delete_leftover_namespaces(&connection.client).await;
-        if let Err(err) = cleanup::restore_leftover_nodes(&connection.client).await {
-            eprintln!("kspec: warning: {err}");
+        for line in cleanup::clean_up_leftovers(&connection).await {
+            eprintln!("kspec: {line}");
         }
     }
     Ok(Runner::new(

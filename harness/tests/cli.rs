@@ -220,6 +220,58 @@ fn run_unwritable_report_fails_first() {
 }
 
 #[test]
+fn run_same_report_file_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("out.xml");
+    let json = dir.path().join(".").join("out.xml");
+    let output = kspec(&[
+        "run",
+        "suites/smoke.yaml",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let printed = text(&output);
+
+    assert_eq!(output.status.code(), Some(2), "{printed}");
+    assert!(
+        printed.contains("--junit and --json name the same file"),
+        "{printed}"
+    );
+    assert!(printed.contains(json.to_str().unwrap()), "{printed}");
+    assert!(!printed.contains("running"), "{printed}");
+}
+
+/// The summary table goes to stdout and progress to stderr, so `kspec run … > file` keeps
+/// the results.
+#[test]
+fn run_prints_summary_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        "invalid.yaml",
+        "name: invalid scenario\nsteps:\n  - wiat: {for: job/x, within: 1s}\n",
+    );
+    let output = kspec(&[
+        "run",
+        "--cluster",
+        "kspec-never-started",
+        scenario.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        stdout.contains("1 scenario: 0 passed, 0 failed, 1 errored, 0 ignored"),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("1 scenario:"), "{stderr}");
+    assert!(stderr.contains("the cluster was not started"), "{stderr}");
+}
+
+#[test]
 fn run_wrong_expectation_exits_one_with_explanation() {
     cluster();
     let dir = tempfile::tempdir().unwrap();
@@ -290,7 +342,7 @@ fn killed_run_node_restored_next_run() {
         dir.path(),
         "label.yaml",
         &format!(
-            "name: cli killed node change\nsteps:\n  - node: {{name: worker-2, labels: {{{LABEL}: \"yes\"}}}}\n  - sleep: 10m\n"
+            "name: cli killed node change\nmanifests:\n  - inline: {{apiVersion: v1, kind: Node, metadata: {{name: cli-killed-node}}}}\nsteps:\n  - apply: all\n  - node: {{name: worker-2, labels: {{{LABEL}: \"yes\"}}}}\n  - sleep: 10m\n"
         ),
     );
     let mut child = spawn_run(&changing);
@@ -314,6 +366,8 @@ fn killed_run_node_restored_next_run() {
         "next.yaml",
         "name: cli run after a killed run\nsteps:\n  - sleep: 1s\n",
     );
+    // Tests run in parallel, so another test's run may be the one that cleans up; either
+    // way it is done once this run has started.
     let output = kspec(&["run", next.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
 
@@ -323,6 +377,41 @@ fn killed_run_node_restored_next_run() {
         !annotations.contains_key("kspec.dev/original"),
         "{annotations:?}"
     );
+    let added = block_on_client(kubeconfig, |client| async move {
+        let api: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client);
+        api.get_opt("cli-killed-node").await.unwrap()
+    });
+    let deleting = added.is_none_or(|node| node.metadata.deletion_timestamp.is_some());
+    assert!(deleting, "the node the killed run added is still there");
+}
+
+/// A patch of an existing node is undone by cleanup; deleting a node the scenario did not
+/// add is refused, because cleanup could not bring it back.
+#[test]
+fn node_patch_restored_delete_refused() {
+    const LABEL: &str = "cli.kspec.dev/patched";
+    let kubeconfig = cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        "patch.yaml",
+        &format!(
+            "name: cli node patch and delete\nsteps:\n  - patch: {{target: node/worker-1, merge: {{metadata: {{labels: {{{LABEL}: x}}}}, spec: {{unschedulable: true}}}}}}\n  - delete: {{target: node/worker-1}}\n"
+        ),
+    );
+    let output = kspec(&["run", scenario.to_str().unwrap()]);
+    let printed = text(&output);
+
+    assert_eq!(output.status.code(), Some(2), "{printed}");
+    assert!(printed.contains("cannot delete node/worker-1"), "{printed}");
+    let node = block_on_client(kubeconfig, |client| async move {
+        let api: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client);
+        api.get("worker-1").await.unwrap()
+    });
+    let labels = node.metadata.labels.unwrap_or_default();
+    assert!(!labels.contains_key(LABEL), "{labels:?}");
+    let unschedulable = node.spec.and_then(|spec| spec.unschedulable);
+    assert_ne!(unschedulable, Some(true));
 }
 
 fn spawn_run(scenario: &Path) -> std::process::Child {
@@ -428,9 +517,37 @@ fn lint_counts_file_once_across_paths() {
         "{printed}"
     );
     assert!(
-        printed.contains("1 problems (1 errors) in 1 of 2 files"),
+        printed.contains("1 problem (1 error) in 1 of 2 files"),
         "{printed}"
     );
+}
+
+#[test]
+fn no_paths_outside_checkout_names_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["run"][..], &["lint", "--offline"][..]] {
+        let output = Command::new(KSPEC)
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("kspec runs");
+        // The hint wraps at a width that depends on the directory's name.
+        let printed = text(&output)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+
+        assert_eq!(output.status.code(), Some(2), "{printed}");
+        assert!(printed.contains("failed to read suites"), "{printed}");
+        assert!(
+            printed.contains("`kspec run` reads suites/ and `kspec lint` reads suites/ and specs/"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("Pass scenario, suite or directory paths"),
+            "{printed}"
+        );
+    }
 }
 
 #[test]

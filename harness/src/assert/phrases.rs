@@ -34,11 +34,7 @@ pub(crate) fn join_clauses(clauses: &[String], limit: usize) -> String {
 
 /// Writes a count with its noun: `1 pod`, `2 pods`.
 pub(crate) fn count_noun(count: u32, singular: &str, plural: &str) -> String {
-    if count == 1 {
-        format!("{count} {singular}")
-    } else {
-        format!("{count} {plural}")
-    }
+    crate::report::count_noun(count as usize, singular, plural)
 }
 
 /// Writes an expected count as a phrase: `exactly 3 pods`, `at most 1 pod`, `2 to 4 pods`.

@@ -15,6 +15,7 @@ use crate::cluster::{Backend, Connection};
 use crate::dsl::{
     self, DslError, Entry, FileKind, Location, Manifest, Problem, Selection, Step, Variables,
 };
+use crate::report::count_noun;
 use crate::runner::apply::{Applier, ApplyError};
 
 /// Namespace for the dry runs of namespaced manifests; it exists on every cluster and the dry
@@ -104,10 +105,11 @@ pub async fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         .filter(|problem| problem.severity() == Severity::Error)
         .count();
     eprintln!(
-        "kspec: {} problems ({errors} errors) in {} of {} files{}",
-        problems.len(),
+        "kspec: {} ({}) in {} of {}{}",
+        count_noun(problems.len(), "problem", "problems"),
+        count_noun(errors, "error", "errors"),
         files.with_problems.len(),
-        linted.len(),
+        count_noun(linted.len(), "file", "files"),
         if applier.is_some() {
             ""
         } else {
@@ -189,11 +191,13 @@ fn lint_entries(paths: &[PathBuf]) -> Result<Vec<Entry>, DslError> {
                 entries.push(bare_entry(file, kind));
             }
         } else {
+            // `discover` comes first because it explains a missing path.
+            let found = dsl::discover(std::slice::from_ref(path))?;
             let kind = dsl::classify(path)?;
             if kind == FileKind::Suite {
                 entries.push(bare_entry(path.clone(), kind));
             }
-            entries.extend(dsl::discover(std::slice::from_ref(path))?);
+            entries.extend(found);
         }
     }
     Ok(entries)
@@ -444,6 +448,14 @@ mod tests {
     #[case::no_field("something else went wrong", None)]
     fn field_in_server_message(#[case] message: &str, #[case] field: Option<&str>) {
         assert_eq!(field_in(message), field);
+    }
+
+    #[rstest]
+    #[case::none(0, "0 problems")]
+    #[case::one(1, "1 problem")]
+    #[case::two(2, "2 problems")]
+    fn count_noun_plural(#[case] count: usize, #[case] expected: &str) {
+        assert_eq!(count_noun(count, "problem", "problems"), expected);
     }
 
     #[test]

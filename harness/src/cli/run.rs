@@ -14,8 +14,8 @@ use crate::cluster::{Backend, Connection};
 use crate::dsl::{self, Entry, FileKind};
 use crate::report::model::{ScenarioReport, Status};
 use crate::report::progress::Terminal;
-use crate::report::{files, picture, slug, table};
-use crate::runner::{PlannedScenario, RunOptions, Runner, cleanup, scenario};
+use crate::report::{count_noun, files, picture, slug, table};
+use crate::runner::{PlannedScenario, RunOptions, Runner, cleanup};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -77,7 +77,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if planned.is_empty() {
         eprintln!("kspec: no scenario to run; the cluster was not started");
-        eprint!("{}", table::summary_table(&unusable));
+        print!("{}", table::summary_table(&unusable));
         write_outputs(&args, "no cluster", &unusable)?;
         return Ok(exit_code(&unusable));
     }
@@ -86,23 +86,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("failed to connect to the cluster")?;
     eprintln!(
-        "kspec: running {} scenarios on {}",
-        planned.len(),
+        "kspec: running {} on {}",
+        count_noun(planned.len(), "scenario", "scenarios"),
         connection.description
     );
     if matches!(backend, Backend::Local(_)) {
-        match scenario::delete_leftover_namespaces(&connection.client).await {
-            Ok(0) => {}
-            Ok(count) => eprintln!("kspec: deleted {count} namespaces left by killed runs"),
-            Err(err) => tracing::warn!(error = %err, "listing leftover namespaces failed"),
-        }
-        match cleanup::restore_leftover_nodes(&connection.client).await {
-            Ok(nodes) if nodes.is_empty() => {}
-            Ok(nodes) => eprintln!(
-                "kspec: restored the labels and taints that killed runs left on nodes {}",
-                nodes.join(", ")
-            ),
-            Err(err) => eprintln!("kspec: warning: {err}"),
+        for line in cleanup::clean_up_leftovers(&connection).await {
+            eprintln!("kspec: {line}");
         }
     }
     let description = connection.description.clone();
@@ -118,9 +108,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     reports.append(&mut unusable);
 
     eprintln!();
-    eprint!("{}", table::summary_table(&reports));
+    print!("{}", table::summary_table(&reports));
     if let Some(sheet) = table::grade_sheet(&reports) {
-        eprint!("{sheet}");
+        print!("{sheet}");
     }
     write_outputs(&args, &description, &reports)?;
 
@@ -157,9 +147,29 @@ async fn cancel_on_signal(cancel: CancellationToken) {
     std::process::exit(130);
 }
 
-/// Checks before the run that every report file can be written, and removes the files of an
-/// earlier run, so that a run that stops early leaves no stale results behind.
+/// Checks before the run that the report files differ and can be written, and removes the
+/// files of an earlier run, so that a run that stops early leaves no stale results behind.
 fn prepare_outputs(args: &RunArgs) -> anyhow::Result<()> {
+    // The report files need not exist yet, so paths are compared as absolute paths with
+    // their parent directory resolved, which catches `out.xml` against `./dir/../out.xml`.
+    let resolve = |path: &Path| {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        match (absolute.parent(), absolute.file_name()) {
+            (Some(parent), Some(name)) => std::fs::canonicalize(parent)
+                .map(|parent| parent.join(name))
+                .unwrap_or(absolute),
+            _ => absolute,
+        }
+    };
+    if let (Some(junit), Some(json)) = (&args.junit, &args.json)
+        && resolve(junit) == resolve(json)
+    {
+        anyhow::bail!(
+            "--junit and --json name the same file {}, so one report would overwrite the \
+             other. Give each report its own file",
+            json.display()
+        );
+    }
     for (option, path) in [("--junit", &args.junit), ("--json", &args.json)] {
         let Some(path) = path else { continue };
         std::fs::File::create(path)

@@ -122,6 +122,8 @@ pub struct Connection {
     pub simulated: bool,
     /// Variables the backend provides to scenarios, such as `storageClass`.
     pub variables: BTreeMap<String, String>,
+    /// URL of the API server, which identifies the cluster however it was reached.
+    pub server: String,
     /// Keeps a container backend alive for as long as the connection lives.
     _container: Option<container::RunningK3s>,
 }
@@ -137,6 +139,7 @@ impl Connection {
             Backend::Kubeconfig { path, context } => {
                 let connected = client_from_kubeconfig(path.clone(), context.clone()).await?;
                 let version = connected.server_version().await?;
+                let server = connected.url.clone();
                 let client = connected.client;
                 let storage_class = default_storage_class(&client).await;
                 Ok(Self {
@@ -150,6 +153,7 @@ impl Connection {
                     variables: storage_class
                         .map(|class| BTreeMap::from([("storageClass".to_owned(), class)]))
                         .unwrap_or_default(),
+                    server,
                     _container: None,
                 })
             }
@@ -165,12 +169,14 @@ impl Connection {
                     client_from_kubeconfig(Some(cluster.kubeconfig_path().to_path_buf()), None)
                         .await?;
                 let version = connected.server_version().await?;
+                let server = connected.url.clone();
                 let client = connected.client;
                 Ok(Self {
                     client,
                     description: format!("local cluster {name} (Kubernetes {version})"),
                     simulated: true,
                     variables: cluster.variables(),
+                    server,
                     _container: None,
                 })
             }
@@ -186,6 +192,7 @@ impl Connection {
                     client_from_kubeconfig(Some(running.kubeconfig_path().to_path_buf()), None)
                         .await?;
                 let version = connected.server_version().await?;
+                let server = connected.url.clone();
                 let client = connected.client;
                 Ok(Self {
                     client,
@@ -195,6 +202,7 @@ impl Connection {
                         "storageClass".to_owned(),
                         "local-path".to_owned(),
                     )]),
+                    server,
                     _container: Some(running),
                 })
             }

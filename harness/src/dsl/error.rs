@@ -186,6 +186,16 @@ pub enum DslError {
         source: io::Error,
     },
 
+    /// A path named on the command line, or a default path, does not exist.
+    #[error("read {}", path.display())]
+    PathNotFound {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+        #[help]
+        help: Option<String>,
+    },
+
     /// The file is not valid YAML or does not follow its format; `first` and `rest` hold every
     /// problem found, in file order.
     #[error("load {kind} {}", path.display())]

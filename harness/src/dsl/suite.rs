@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use schemars::JsonSchema;
@@ -163,7 +164,8 @@ impl Entry {
 /// # Errors
 ///
 /// [`DslError::ReadFailed`] when the file cannot be read, and [`DslError::LoadFailed`] for
-/// invalid YAML, unknown keys, and paths or globs that match no scenario file.
+/// invalid YAML, unknown keys, paths or globs that match no scenario file, and a scenario
+/// listed twice.
 pub fn load_suite(path: &Path) -> Result<LoadedSuite, DslError> {
     let source = SourceFile::read(path).map_err(|source| DslError::ReadFailed {
         path: path.to_path_buf(),
@@ -183,6 +185,7 @@ pub fn load_suite(path: &Path) -> Result<LoadedSuite, DslError> {
     let base = path.parent().unwrap_or(Path::new("."));
     let mut entries = Vec::new();
     let mut problems = Vec::new();
+    let mut first_listed = BTreeMap::new();
     let item_nodes = root.get("scenarios").map(Node::items).unwrap_or_default();
     for (item, node) in suite.scenarios.iter().zip(item_nodes) {
         let entry = |path: PathBuf, points: Option<u32>| Entry {
@@ -200,7 +203,12 @@ pub fn load_suite(path: &Path) -> Result<LoadedSuite, DslError> {
                 };
                 let resolved = normalize(&base.join(file));
                 match classify(&resolved) {
-                    Ok(FileKind::Scenario) => entries.push(entry(resolved, points)),
+                    Ok(FileKind::Scenario) => {
+                        match listed_before(&source, &mut first_listed, &resolved, file, node) {
+                            Some(problem) => problems.push(problem),
+                            None => entries.push(entry(resolved, points)),
+                        }
+                    }
                     Ok(other) => problems.push(
                         Problem::in_source(
                             &source,
@@ -220,7 +228,14 @@ pub fn load_suite(path: &Path) -> Result<LoadedSuite, DslError> {
             }
             SuiteItem::Glob(glob) => match glob_scenarios(base, &glob.glob) {
                 Ok(found) if !found.is_empty() => {
-                    entries.extend(found.into_iter().map(|path| entry(path, glob.points)));
+                    for path in found {
+                        let display_name = path.display().to_string();
+                        match listed_before(&source, &mut first_listed, &path, &display_name, node)
+                        {
+                            Some(problem) => problems.push(problem),
+                            None => entries.push(entry(path, glob.points)),
+                        }
+                    }
                 }
                 Ok(_) => problems.push(
                     Problem::in_source(
@@ -248,6 +263,33 @@ pub fn load_suite(path: &Path) -> Result<LoadedSuite, DslError> {
         path: path.to_path_buf(),
         entries,
     })
+}
+
+/// Records that `node` lists `scenario`, and returns a problem when an earlier item of the
+/// suite listed it already, because the suite would then give the scenario two sets of
+/// points. `first_listed` maps each canonical scenario path to the item that listed it first.
+fn listed_before<'a>(
+    source: &SourceFile,
+    first_listed: &mut BTreeMap<PathBuf, &'a Node>,
+    scenario: &Path,
+    display_name: &str,
+    node: &'a Node,
+) -> Option<Problem> {
+    let key = std::fs::canonicalize(scenario).unwrap_or_else(|_| scenario.to_path_buf());
+    let Some(first) = first_listed.get(&key) else {
+        first_listed.insert(key, node);
+        return None;
+    };
+    let problem = Problem::in_source(
+        source,
+        format!(
+            "scenario `{display_name}` is listed twice, first on line {}",
+            first.location.line
+        ),
+    )
+    .at(node.location, node.length, "listed again here")
+    .with_help("list each scenario once, so that its points are unambiguous");
+    Some(problem)
 }
 
 fn glob_scenarios(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
@@ -330,16 +372,14 @@ fn classify_text(text: &str) -> FileKind {
 ///
 /// # Errors
 ///
-/// A path that does not exist ([`DslError::ReadFailed`]), a directory without scenarios
+/// A path that does not exist ([`DslError::PathNotFound`]) or cannot be read
+/// ([`DslError::ReadFailed`]), a directory without scenarios
 /// ([`DslError::NoScenarioFound`]), an invalid suite ([`DslError::LoadFailed`]), or two
 /// scenarios with the same name ([`DslError::DuplicateName`]).
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<Entry>, DslError> {
     let mut entries: Vec<Entry> = Vec::new();
     for path in paths {
-        let metadata = std::fs::metadata(path).map_err(|source| DslError::ReadFailed {
-            path: path.clone(),
-            source,
-        })?;
+        let metadata = std::fs::metadata(path).map_err(|source| unreadable_path(path, source))?;
         if metadata.is_dir() {
             let mut found = Vec::new();
             scenarios_under(path, &mut found)?;
@@ -369,6 +409,34 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Entry>, DslError> {
     });
     check_unique_names(&entries)?;
     Ok(entries)
+}
+
+/// Builds the error for a command-line path that cannot be read. A missing `suites` or
+/// `specs` may be a default path that the user never typed, so its error explains the
+/// defaults and how to pass other paths.
+fn unreadable_path(path: &Path, source: io::Error) -> DslError {
+    if source.kind() != io::ErrorKind::NotFound {
+        return DslError::ReadFailed {
+            path: path.to_path_buf(),
+            source,
+        };
+    }
+    let help = (path == Path::new("suites") || path == Path::new("specs")).then(|| {
+        let directory = std::env::current_dir().map_or_else(
+            |_| ".".to_owned(),
+            |directory| directory.display().to_string(),
+        );
+        format!(
+            "without paths, `kspec run` reads suites/ and `kspec lint` reads suites/ and specs/, \
+             relative to the current directory {directory}. Pass scenario, suite or directory \
+             paths, or run kspec in the directory that contains suites/"
+        )
+    });
+    DslError::PathNotFound {
+        path: path.to_path_buf(),
+        source,
+        help,
+    }
 }
 
 fn scenarios_under(directory: &Path, found: &mut Vec<PathBuf>) -> Result<(), DslError> {

@@ -51,7 +51,17 @@ pub fn junit(reports: &[ScenarioReport]) -> Result<String, quick_junit::Serializ
 struct JsonReport<'a> {
     backend: &'a str,
     totals: Totals,
-    scenarios: &'a [ScenarioReport],
+    scenarios: Vec<JsonScenario<'a>>,
+}
+
+/// A scenario's report with the points it earned.
+#[derive(Serialize)]
+struct JsonScenario<'a> {
+    #[serde(flatten)]
+    report: &'a ScenarioReport,
+    /// Absent when the scenario carries no points or was ignored, which leaves it ungraded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    points_awarded: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -61,8 +71,10 @@ struct Totals {
     failed: usize,
     errored: usize,
     ignored: usize,
-    points_awarded: u32,
-    points_possible: u32,
+    /// Sums in u64, because the u32 points of two scenarios can overflow a u32.
+    points_awarded: u64,
+    /// The points of every scenario except ignored ones.
+    points_possible: u64,
 }
 
 /// The whole run as JSON: totals (with points) and every scenario with its steps and facts.
@@ -79,13 +91,27 @@ pub fn json(backend: &str, reports: &[ScenarioReport]) -> String {
         failed: count(Status::Failed),
         errored: count(Status::Errored),
         ignored: count(Status::Ignored),
-        points_awarded: reports.iter().map(ScenarioReport::points_awarded).sum(),
-        points_possible: reports.iter().filter_map(|report| report.points).sum(),
+        points_awarded: reports
+            .iter()
+            .map(|report| u64::from(report.points_awarded()))
+            .sum(),
+        points_possible: reports
+            .iter()
+            .filter_map(ScenarioReport::points_possible)
+            .map(u64::from)
+            .sum(),
     };
+    let scenarios = reports
+        .iter()
+        .map(|report| JsonScenario {
+            report,
+            points_awarded: report.points_possible().map(|_| report.points_awarded()),
+        })
+        .collect();
     let report = JsonReport {
         backend,
         totals,
-        scenarios: reports,
+        scenarios,
     };
     serde_json::to_string_pretty(&report).expect("reports serialize to JSON")
 }
@@ -146,5 +172,51 @@ mod tests {
         assert_eq!(value["totals"]["points_awarded"], 3);
         assert_eq!(value["totals"]["points_possible"], 5);
         assert_eq!(value["totals"]["failed"], 1);
+        assert_eq!(value["scenarios"][0]["points_awarded"], 3);
+        assert_eq!(value["scenarios"][1]["points_awarded"], 0);
+        assert_eq!(value["scenarios"][1]["points"], 2);
+    }
+
+    #[test]
+    fn json_totals_exceed_u32() {
+        let reports: Vec<ScenarioReport> = ["a", "b"]
+            .into_iter()
+            .map(|name| {
+                let mut report = ScenarioReport::not_run(
+                    name,
+                    PathBuf::from("a.yaml"),
+                    Status::Passed,
+                    String::new(),
+                );
+                report.points = Some(u32::MAX);
+                report
+            })
+            .collect();
+        let value: serde_json::Value = serde_json::from_str(&json("x", &reports)).unwrap();
+        assert_eq!(value["totals"]["points_awarded"], 2 * u64::from(u32::MAX));
+        assert_eq!(value["totals"]["points_possible"], 2 * u64::from(u32::MAX));
+    }
+
+    #[test]
+    fn json_ignored_scenario_not_graded() {
+        let mut passed =
+            ScenarioReport::not_run("a", PathBuf::from("a.yaml"), Status::Passed, String::new());
+        passed.points = Some(3);
+        let mut ignored = ScenarioReport::not_run(
+            "b",
+            PathBuf::from("b.yaml"),
+            Status::Ignored,
+            "the cluster lacks the capability `storage`".to_owned(),
+        );
+        ignored.points = Some(4);
+        let value: serde_json::Value =
+            serde_json::from_str(&json("x", &[passed, ignored])).unwrap();
+        assert_eq!(value["totals"]["points_awarded"], 3);
+        assert_eq!(value["totals"]["points_possible"], 3);
+        assert_eq!(value["scenarios"][1]["points"], 4);
+        assert!(
+            value["scenarios"][1].get("points_awarded").is_none(),
+            "{value}"
+        );
     }
 }

@@ -25,3 +25,12 @@ pub fn slug(name: &str) -> String {
         slug.to_owned()
     }
 }
+
+/// Writes a count with its noun: `1 scenario`, `2 scenarios`.
+pub fn count_noun(count: usize, singular: &str, plural: &str) -> String {
+    if count == 1 {
+        format!("{count} {singular}")
+    } else {
+        format!("{count} {plural}")
+    }
+}

@@ -106,6 +106,16 @@ impl ScenarioReport {
             _ => 0,
         }
     }
+
+    /// Points the scenario counts toward the total: its points, or `None` when it carries
+    /// none or was ignored. An ignored scenario did not run, because the cluster lacks a
+    /// capability it requires, so it is not graded.
+    pub fn points_possible(&self) -> Option<u32> {
+        match self.status {
+            Status::Ignored => None,
+            _ => self.points,
+        }
+    }
 }
 
 /// One pod's life, in seconds from the start of the scenario.

@@ -54,8 +54,8 @@ pub fn totals_line(reports: &[ScenarioReport]) -> String {
             .count()
     };
     format!(
-        "{} scenarios: {} passed, {} failed, {} errored, {} ignored",
-        reports.len(),
+        "{}: {} passed, {} failed, {} errored, {} ignored",
+        super::count_noun(reports.len(), "scenario", "scenarios"),
         count(Status::Passed),
         count(Status::Failed),
         count(Status::Errored),
@@ -63,36 +63,47 @@ pub fn totals_line(reports: &[ScenarioReport]) -> String {
     )
 }
 
-/// Points per suite and in total, for the scenarios that carry points; `None` when none do.
+/// Points per scenario and in total, for the scenarios that carry points; `None` when none
+/// do. Every scenario that did not pass gets the whole first line of its failure on the next
+/// line. Ignored scenarios are listed as not graded and left out of the total.
 pub fn grade_sheet(reports: &[ScenarioReport]) -> Option<String> {
-    let graded: Vec<&ScenarioReport> = reports
+    let with_points: Vec<&ScenarioReport> = reports
         .iter()
         .filter(|report| report.points.is_some())
         .collect();
-    if graded.is_empty() {
+    if with_points.is_empty() {
         return None;
     }
     let mut out = String::from("grade sheet\n");
-    let mut earned_total = 0;
-    let mut possible_total = 0;
-    for report in &graded {
-        let possible = report.points.unwrap_or_default();
+    let mut earned_total: u64 = 0;
+    let mut possible_total: u64 = 0;
+    for report in &with_points {
+        let points = report.points.unwrap_or_default();
         let earned = report.points_awarded();
-        earned_total += earned;
-        possible_total += possible;
-        let reason = match report.status {
-            Status::Passed => String::new(),
-            _ => format!(
-                "  ({})",
-                report
-                    .failure
-                    .as_deref()
-                    .and_then(|failure| failure.lines().next())
-                    .map(|line| truncate(line, 90))
-                    .unwrap_or_default()
-            ),
-        };
-        let _ = writeln!(out, "  {earned:>3}/{possible:<3} {}{reason}", report.name);
+        match report.points_possible() {
+            Some(possible) => {
+                earned_total += u64::from(earned);
+                possible_total += u64::from(possible);
+                let _ = writeln!(out, "  {earned:>3}/{possible:<3} {}", report.name);
+            }
+            None => {
+                let unit = if points == 1 { "point" } else { "points" };
+                let _ = writeln!(
+                    out,
+                    "  {:>3}/{:<3} {} (not graded, {points} {unit})",
+                    "-", "-", report.name
+                );
+            }
+        }
+        let reason = report
+            .failure
+            .as_deref()
+            .and_then(|failure| failure.lines().next())
+            .map(str::trim_end)
+            .unwrap_or_default();
+        if report.status != Status::Passed && !reason.is_empty() {
+            let _ = writeln!(out, "  {:<7} {reason}", "");
+        }
     }
     let _ = writeln!(out, "  {earned_total:>3}/{possible_total:<3} total");
     Some(out)
@@ -110,6 +121,7 @@ fn truncate(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstest::rstest;
     use std::path::PathBuf;
 
     fn report(
@@ -155,9 +167,72 @@ mod tests {
         insta::assert_snapshot!(grade_sheet(&reports).unwrap(), @r"
         grade sheet
             2/2   a
-            0/3   b  (expected 3 pods)
+            0/3   b
+                  expected 3 pods
             2/5   total
         ");
+    }
+
+    #[test]
+    fn grade_sheet_keeps_whole_reason() {
+        let reason = "step 2 (expect placement of daemonset/log-agent): still failing after \
+                      30s: expected 4 daemon pods, one per node, but node cp-0 has none \
+                      because its taint node-role.kubernetes.io/control-plane:NoSchedule is \
+                      not tolerated";
+        let reports = [report(
+            "daemonset on every node",
+            Status::Failed,
+            Some(4),
+            Some(&format!("{reason}\nobserved pods: none")),
+        )];
+        let sheet = grade_sheet(&reports).unwrap();
+        assert!(
+            sheet.contains(&format!("\n          {reason}\n")),
+            "{sheet}"
+        );
+        assert!(!sheet.contains("observed pods"), "{sheet}");
+    }
+
+    #[test]
+    fn grade_sheet_ignored_not_graded() {
+        let reports = [
+            report("a", Status::Passed, Some(2), None),
+            report(
+                "b",
+                Status::Ignored,
+                Some(4),
+                Some("the cluster lacks the capability `storage` that the scenario requires"),
+            ),
+        ];
+        insta::assert_snapshot!(grade_sheet(&reports).unwrap(), @r"
+        grade sheet
+            2/2   a
+            -/-   b (not graded, 4 points)
+                  the cluster lacks the capability `storage` that the scenario requires
+            2/2   total
+        ");
+    }
+
+    #[test]
+    fn grade_sheet_totals_exceed_u32() {
+        let reports = [
+            report("a", Status::Passed, Some(u32::MAX), None),
+            report("b", Status::Passed, Some(u32::MAX), None),
+        ];
+        let sheet = grade_sheet(&reports).unwrap();
+        assert!(sheet.contains("8589934590/8589934590 total"), "{sheet}");
+    }
+
+    #[rstest]
+    #[case::one(1, "1 scenario: 1 passed")]
+    #[case::two(2, "2 scenarios: 2 passed")]
+    fn totals_line_counts_scenarios(#[case] count: usize, #[case] expected: &str) {
+        let reports = vec![report("a", Status::Passed, None, None); count];
+        assert!(
+            totals_line(&reports).starts_with(expected),
+            "{}",
+            totals_line(&reports)
+        );
     }
 
     #[test]

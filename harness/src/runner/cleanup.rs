@@ -4,13 +4,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Namespace, Node, Taint};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::wait::{await_condition, conditions};
 use serde_json::{Value, json};
 
 use super::Runner;
 use super::apply::ResolvedKind;
+use super::scenario::PID_ANNOTATION;
 use crate::dsl::NodeStep;
+use crate::dsl::values::KINDS;
+use crate::recorder::watch::api_resource;
 
 /// Annotation on a node a scenario changed: its labels and taints from before, with the id of
 /// the kspec process, so that a later run can restore a node that a killed run left changed.
@@ -26,8 +29,8 @@ pub struct Tracker {
     pub namespace_created: bool,
     /// Cluster-scoped objects the scenario created (not ones that existed before it applied).
     pub cluster_objects: Vec<(ResolvedKind, String)>,
-    /// Labels and taints of nodes as they were before the scenario first changed them.
-    pub node_originals: BTreeMap<String, (BTreeMap<String, String>, Vec<Taint>)>,
+    /// Nodes as they were before the scenario first changed them.
+    pub node_originals: BTreeMap<String, Original>,
 }
 
 impl Tracker {
@@ -81,33 +84,12 @@ pub async fn change_nodes(
         .collect::<Result<_, _>>()?;
     for node in nodes {
         let name = node.metadata.name.clone().unwrap_or_default();
+        let original = remember(tracker, &node);
         let current_taints = node
             .spec
             .as_ref()
             .and_then(|spec| spec.taints.clone())
             .unwrap_or_default();
-        // A node that a killed run left changed is restored to what that run recorded.
-        let (labels, taints) = match leftover_original(&node) {
-            Some(original) => (original.labels, original.taints),
-            None => (
-                node.metadata.labels.clone().unwrap_or_default(),
-                current_taints.clone(),
-            ),
-        };
-        let first_change = !tracker.node_originals.contains_key(&name);
-        let original = first_change.then(|| {
-            json!({
-                "pid": std::process::id().to_string(),
-                "labels": labels,
-                "taints": taints,
-            })
-            .to_string()
-        });
-        tracker
-            .node_originals
-            .entry(name.clone())
-            .or_insert_with(|| (labels, taints.clone()));
-
         let mut new_taints: Vec<Taint> = current_taints
             .into_iter()
             .filter(|taint| !step.remove_taints.contains(&taint.key))
@@ -130,6 +112,174 @@ pub async fn change_nodes(
             .map_err(|err| format!("failed to patch node {name}: {err}"))?;
     }
     Ok(())
+}
+
+/// Undoes what runs killed before their cleanup left on the cluster: their namespaces, the
+/// cluster-scoped objects they created and the node changes they made. The node changes are
+/// undone under the node lock, so that no placement check of another process sees them
+/// change. Returns one line per kind of thing undone, and per problem.
+///
+/// Only runs on this machine are recognised, by their process ids, so callers use it for the
+/// local cluster only.
+pub async fn clean_up_leftovers(connection: &crate::cluster::Connection) -> Vec<String> {
+    let client = &connection.client;
+    let mut lines = Vec::new();
+    match super::scenario::delete_leftover_namespaces(client).await {
+        Ok(0) => {}
+        Ok(count) => lines.push(format!("deleted {count} namespaces left by killed runs")),
+        Err(err) => lines.push(format!(
+            "warning: listing leftover namespaces failed: {err}"
+        )),
+    }
+
+    let lock_path = super::node_lock::lock_path(&connection.server);
+    let _lock = match super::node_lock::acquire(&lock_path, true).await {
+        Ok(lock) => Some(lock),
+        Err(err) => {
+            lines.push(format!(
+                "warning: taking the node lock {} failed: {err}",
+                lock_path.display()
+            ));
+            None
+        }
+    };
+    match delete_leftover_cluster_objects(client).await {
+        Ok(objects) if objects.is_empty() => {}
+        Ok(objects) => lines.push(format!(
+            "deleted objects that killed runs created: {}",
+            objects.join(", ")
+        )),
+        Err(err) => lines.push(format!("warning: {err}")),
+    }
+    match restore_leftover_nodes(client).await {
+        Ok(nodes) if nodes.is_empty() => {}
+        Ok(nodes) => lines.push(format!(
+            "restored the nodes that killed runs left changed: {}",
+            nodes.join(", ")
+        )),
+        Err(err) => lines.push(format!("warning: {err}")),
+    }
+    lines
+}
+
+/// Label on the cluster-scoped objects a scenario creates, with the scenario's namespace as
+/// its value, so that a later run can delete what a killed run created.
+pub const OWNER_LABEL: &str = "kspec.dev/owner-namespace";
+
+/// Returns the manifest of a cluster-scoped object the scenario creates, with
+/// [`OWNER_LABEL`] and the id of this process in [`PID_ANNOTATION`].
+pub fn mark_owned(manifest: &Value, namespace: &str) -> Value {
+    let mut marked = manifest.clone();
+    if let Some(metadata) = marked.get_mut("metadata").and_then(Value::as_object_mut) {
+        let labels = metadata.entry("labels").or_insert_with(|| json!({}));
+        if let Some(labels) = labels.as_object_mut() {
+            labels.insert(OWNER_LABEL.to_owned(), json!(namespace));
+        }
+        let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
+        if let Some(annotations) = annotations.as_object_mut() {
+            annotations.insert(
+                PID_ANNOTATION.to_owned(),
+                json!(std::process::id().to_string()),
+            );
+        }
+    }
+    marked
+}
+
+/// Deletes the cluster-scoped objects that runs killed before their cleanup created: those
+/// with [`OWNER_LABEL`] whose [`PID_ANNOTATION`] names a process that no longer runs on this
+/// machine. Returns them as `kind/name`.
+pub async fn delete_leftover_cluster_objects(client: &kube::Client) -> Result<Vec<String>, String> {
+    let mut deleted = Vec::new();
+    let kinds = KINDS
+        .iter()
+        .filter(|info| !info.namespaced && info.kind != "Namespace");
+    for info in kinds {
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &api_resource(info));
+        let listed = match api.list(&ListParams::default().labels(OWNER_LABEL)).await {
+            Ok(listed) => listed,
+            // A kind this cluster does not serve has nothing left over.
+            Err(kube::Error::Api(status)) if status.code == 404 => continue,
+            Err(err) => return Err(format!("failed to list {}: {err}", info.plural)),
+        };
+        for object in listed.items {
+            let pid = object
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|annotations| annotations.get(PID_ANNOTATION));
+            let owner_runs = pid.is_some_and(|pid| process_runs(pid));
+            let Some(name) = object.metadata.name else {
+                continue;
+            };
+            if owner_runs || object.metadata.deletion_timestamp.is_some() {
+                continue;
+            }
+            match api.delete(&name, &DeleteParams::background()).await {
+                Ok(_) => deleted.push(format!("{}/{name}", info.kind.to_ascii_lowercase())),
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(err) => {
+                    return Err(format!(
+                        "failed to delete {}/{name}: {err}",
+                        info.kind.to_ascii_lowercase()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(deleted)
+}
+
+/// Whether the process with this id runs on this machine; false for anything but digits.
+fn process_runs(pid: &str) -> bool {
+    !pid.is_empty()
+        && pid.chars().all(|c| c.is_ascii_digit())
+        && std::path::Path::new("/proc").join(pid).exists()
+}
+
+/// Records a node's originals before a `patch` step changes it, in the tracker and in the
+/// node's [`ORIGINAL_ANNOTATION`].
+pub async fn remember_node(
+    runner: &Runner,
+    tracker: &mut Tracker,
+    name: &str,
+) -> Result<(), String> {
+    let api: Api<Node> = Api::all(runner.connection.client.clone());
+    let node = api
+        .get(name)
+        .await
+        .map_err(|err| format!("failed to get node {name}: {err}"))?;
+    let Some(original) = remember(tracker, &node) else {
+        return Ok(());
+    };
+    let patch = json!({"metadata": {"annotations": {ORIGINAL_ANNOTATION: original}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|err| format!("failed to annotate node {name}: {err}"))?;
+    Ok(())
+}
+
+/// Records the node's originals in the tracker the first time the scenario changes it, and
+/// returns them as the text of [`ORIGINAL_ANNOTATION`]; None when they are recorded already.
+/// A node that a killed run left changed keeps the originals that run recorded.
+fn remember(tracker: &mut Tracker, node: &Node) -> Option<String> {
+    let name = node.metadata.name.clone().unwrap_or_default();
+    if tracker.node_originals.contains_key(&name) {
+        return None;
+    }
+    let spec = node.spec.as_ref();
+    let mut original = leftover_original(node).unwrap_or_else(|| Original {
+        pid: String::new(),
+        labels: node.metadata.labels.clone().unwrap_or_default(),
+        taints: spec
+            .and_then(|spec| spec.taints.clone())
+            .unwrap_or_default(),
+        unschedulable: spec.and_then(|spec| spec.unschedulable),
+    });
+    original.pid = std::process::id().to_string();
+    let text = serde_json::to_string(&original).expect("node originals serialize to JSON");
+    tracker.node_originals.insert(name, original);
+    Some(text)
 }
 
 /// Parses `key=value:Effect` or `key:Effect`, the syntax of `kubectl taint`.
@@ -161,8 +311,8 @@ pub async fn run(runner: &Runner, tracker: &Tracker) -> Vec<String> {
     let client = &runner.connection.client;
 
     let nodes: Api<Node> = Api::all(client.clone());
-    for (name, (labels, taints)) in &tracker.node_originals {
-        if let Err(problem) = restore_node(&nodes, name, labels, taints).await {
+    for (name, original) in &tracker.node_originals {
+        if let Err(problem) = restore_node(&nodes, name, original).await {
             problems.push(problem);
         }
     }
@@ -189,14 +339,10 @@ pub async fn run(runner: &Runner, tracker: &Tracker) -> Vec<String> {
     problems
 }
 
-/// Sets a node's labels and taints back to `labels` and `taints` and removes
+/// Sets a node's labels, taints and `spec.unschedulable` back to `original` and removes
 /// [`ORIGINAL_ANNOTATION`]. A node that no longer exists needs nothing.
-async fn restore_node(
-    nodes: &Api<Node>,
-    name: &str,
-    labels: &BTreeMap<String, String>,
-    taints: &[Taint],
-) -> Result<(), String> {
+async fn restore_node(nodes: &Api<Node>, name: &str, original: &Original) -> Result<(), String> {
+    let labels = &original.labels;
     let current = match nodes.get_opt(name).await {
         Ok(Some(node)) => node,
         Ok(None) => return Ok(()),
@@ -218,7 +364,7 @@ async fn restore_node(
     );
     let patch = json!({
         "metadata": {"labels": label_patch, "annotations": {ORIGINAL_ANNOTATION: null}},
-        "spec": {"taints": taints},
+        "spec": {"taints": original.taints, "unschedulable": original.unschedulable},
     });
     nodes
         .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
@@ -244,7 +390,7 @@ pub async fn restore_leftover_nodes(client: &kube::Client) -> Result<Vec<String>
         let Some(original) = leftover_original(&node) else {
             continue;
         };
-        restore_node(&nodes, &name, &original.labels, &original.taints).await?;
+        restore_node(&nodes, &name, &original).await?;
         restored.push(name);
     }
     Ok(restored)
@@ -258,18 +404,21 @@ fn leftover_original(node: &Node) -> Option<Original> {
         .as_ref()?
         .get(ORIGINAL_ANNOTATION)?;
     let original = parse_original(text)?;
-    let owner_runs = std::path::Path::new("/proc").join(&original.pid).exists();
+    let owner_runs = process_runs(&original.pid);
     (!owner_runs).then_some(original)
 }
 
-/// The contents of [`ORIGINAL_ANNOTATION`].
-#[derive(Debug, serde::Deserialize)]
-struct Original {
+/// A node as it was before a scenario changed it: the contents of [`ORIGINAL_ANNOTATION`].
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+pub struct Original {
+    /// Id of the kspec process that changed the node.
     pid: String,
     #[serde(default)]
     labels: BTreeMap<String, String>,
     #[serde(default)]
     taints: Vec<Taint>,
+    #[serde(default)]
+    unschedulable: Option<bool>,
 }
 
 fn parse_original(text: &str) -> Option<Original> {

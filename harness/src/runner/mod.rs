@@ -75,7 +75,7 @@ pub struct Runner {
 impl Runner {
     pub fn new(connection: Connection, options: RunOptions, progress: Arc<dyn Progress>) -> Self {
         let applier = apply::Applier::new(connection.client.clone());
-        let nodes_file = node_lock::lock_path(&connection.description);
+        let nodes_file = node_lock::lock_path(&connection.server);
         Self {
             nodes_file,
             connection,

@@ -5,8 +5,9 @@
 //! scenario running at the same time see nodes it did not expect. Inside one process
 //! [`Runner::nodes`](super::Runner::nodes) orders them; this file lock does the same across
 //! processes, such as `cargo test` and `kspec run` against the local cluster `kspec`. Scenarios
-//! that change nodes take it exclusively, scenarios that judge placement take it shared.
-//! Processes on other machines are not covered.
+//! that change nodes take it exclusively, scenarios that judge placement take it shared. The
+//! lock is named after the API server's URL, so processes on other machines, or reaching the
+//! same cluster through another address, are not covered.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -19,16 +20,13 @@ pub struct NodeFileLock {
     _file: File,
 }
 
-/// The lock file of a cluster, named after the description that identifies it, such as
-/// `local cluster kspec (Kubernetes v1.37.2)`; the version part is left out.
-pub fn lock_path(description: &str) -> PathBuf {
-    let identity = description
-        .split_once(" (")
-        .map_or(description, |(identity, _)| identity);
+/// The lock file of the cluster whose API server is at `server`, so that every way of
+/// reaching one cluster (a local cluster's name, its kubeconfig) takes the same lock.
+pub fn lock_path(server: &str) -> PathBuf {
     Paths::from_env()
         .state_dir
         .join("locks")
-        .join(format!("nodes-{}.lock", crate::report::slug(identity)))
+        .join(format!("nodes-{}.lock", crate::report::slug(server)))
 }
 
 /// Waits for the lock at `path`, exclusive or shared.
@@ -61,10 +59,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lock_path_drops_version() {
-        let path = lock_path("local cluster kspec (Kubernetes v1.37.2)");
+    fn lock_path_names_server() {
+        let path = lock_path("https://127.0.0.1:32771/");
         assert!(
-            path.ends_with("locks/nodes-local-cluster-kspec.lock"),
+            path.ends_with("locks/nodes-https-127-0-0-1-32771.lock"),
             "{}",
             path.display()
         );

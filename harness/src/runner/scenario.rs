@@ -136,7 +136,7 @@ pub async fn run(
                         humantime::format_duration(timeout)
                     ))),
                 },
-                () = cancel.cancelled() => Err(StepError::Errored("cancelled (Ctrl-C)".to_owned())),
+                () = cancel.cancelled() => Err(StepError::Errored("cancelled: the run was interrupted (Ctrl-C or SIGTERM)".to_owned())),
             };
             report.pod_bars = summary::pod_bars(&recorder.snapshot(), started_at);
             result
@@ -205,16 +205,19 @@ async fn lock_file(runner: &Runner, exclusive: bool) -> Option<NodeFileLock> {
 }
 
 fn node_use(scenario: &crate::dsl::Scenario, manifests: &[serde_json::Value]) -> NodeUse {
-    use crate::dsl::Step;
+    use crate::dsl::{self, Step};
     let adds_nodes = manifests
         .iter()
         .any(|manifest| manifest.get("kind").and_then(serde_json::Value::as_str) == Some("Node"));
-    if adds_nodes
-        || scenario
-            .steps
-            .iter()
-            .any(|step| matches!(step, Step::Node(_)))
-    {
+    let is_node = |kind: &str| dsl::KindInfo::find(kind).is_some_and(|info| info.kind == "Node");
+    let changes_nodes = |step: &Step| match step {
+        Step::Node(_) => true,
+        Step::Patch(patch) => is_node(&patch.target.kind),
+        Step::Delete(delete) => is_node(&delete.target.kind),
+        Step::DeleteMatching(delete) => is_node(&delete.kind),
+        _ => false,
+    };
+    if adds_nodes || scenario.steps.iter().any(changes_nodes) {
         NodeUse::Changes
     } else if scenario
         .steps

@@ -67,6 +67,7 @@ pub async fn execute(context: &mut StepContext<'_>, step: &Step) -> Result<Outco
         }
         Step::Delete(delete) => {
             let kind = resolve_target(context.runner, &delete.target).await?;
+            guard_cluster_object(context, &kind, &delete.target, "delete").await?;
             let params = match delete.propagation {
                 Some(dsl::Propagation::Foreground) => DeleteParams::foreground(),
                 Some(dsl::Propagation::Orphan) => DeleteParams::orphan(),
@@ -118,6 +119,7 @@ pub async fn execute(context: &mut StepContext<'_>, step: &Step) -> Result<Outco
         }
         Step::Patch(patch) => {
             let kind = resolve_target(context.runner, &patch.target).await?;
+            guard_cluster_object(context, &kind, &patch.target, "patch").await?;
             let api = context.runner.applier.api(&kind, context.namespace);
             let params = PatchParams::default().validation_strict();
             let result = match (&patch.merge, &patch.json) {
@@ -268,6 +270,11 @@ async fn delete_matching(
         .filter_map(|object| object.metadata.name)
         .collect();
     names.sort();
+    if !kind.namespaced
+        && let Some(name) = names.iter().find(|name| !context.tracker.owns(&kind, name))
+    {
+        return Err(not_restorable(&Target::new(info.kind, name), "delete"));
+    }
     let min = step.min.unwrap_or(1) as usize;
     if names.len() < min {
         return Err(StepError::Failed(format!(
@@ -445,10 +452,17 @@ async fn apply_one(context: &mut StepContext<'_>, manifest: &Value) -> Result<()
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let is_new = !kind.namespaced
-        && !context.tracker.owns(&kind, name)
-        && !applier.exists(&kind, context.namespace, name).await?;
-    applier.apply(manifest, context.namespace, false).await?;
+    let owned = !kind.namespaced && context.tracker.owns(&kind, name);
+    let is_new =
+        !kind.namespaced && !owned && !applier.exists(&kind, context.namespace, name).await?;
+    // Applied again, an object keeps its marks: server-side apply would drop fields the
+    // manifest no longer sets.
+    if is_new || owned {
+        let marked = cleanup::mark_owned(manifest, context.namespace);
+        applier.apply(&marked, context.namespace, false).await?;
+    } else {
+        applier.apply(manifest, context.namespace, false).await?;
+    }
     if is_new {
         context
             .tracker
@@ -503,6 +517,34 @@ pub fn describe_manifest(manifest: &Value) -> String {
         .and_then(Value::as_str)
         .unwrap_or("(no name)");
     format!("{}/{name}", kind.to_lowercase())
+}
+
+/// Lets a step change a cluster-scoped object only when cleanup can undo the change: the
+/// scenario created the object, or it patches a node, whose labels, taints and
+/// `spec.unschedulable` cleanup restores. Objects in the scenario's namespace go with it.
+async fn guard_cluster_object(
+    context: &mut StepContext<'_>,
+    kind: &ResolvedKind,
+    target: &Target,
+    verb: &str,
+) -> Result<(), StepError> {
+    if kind.namespaced || context.tracker.owns(kind, &target.name) {
+        return Ok(());
+    }
+    if verb == "patch" && kind.resource.kind == "Node" {
+        return cleanup::remember_node(context.runner, context.tracker, &target.name)
+            .await
+            .map_err(StepError::Errored);
+    }
+    Err(not_restorable(target, verb))
+}
+
+fn not_restorable(target: &Target, verb: &str) -> StepError {
+    StepError::Errored(format!(
+        "cannot {verb} {target}: it existed before the scenario, and cleanup could not put it \
+         back; {verb} only cluster-scoped objects the scenario applies (a node step changes \
+         labels and taints of existing nodes)"
+    ))
 }
 
 async fn resolve_target(runner: &Runner, target: &Target) -> Result<ResolvedKind, StepError> {

@@ -140,7 +140,10 @@ fn empty_directory_is_an_error() {
 fn missing_path_is_an_error() {
     let files = Files::new(&[]);
     let err = discover(&[files.path("nope.yaml")]).unwrap_err();
-    assert!(matches!(err, DslError::ReadFailed { .. }), "{err:?}");
+    assert!(
+        matches!(err, DslError::PathNotFound { help: None, .. }),
+        "{err:?}"
+    );
 }
 
 #[rstest]
@@ -169,4 +172,28 @@ fn suite_problems(#[case] items: &str, #[case] message: &str) {
     let problem = err.problems()[0];
     assert_eq!(problem.message(), message);
     assert_eq!(problem.location().map(|at| at.line), Some(3));
+}
+
+#[rstest]
+#[case::path_twice(
+    "  - {path: ../specs/job/hello.yaml, points: 2}\n  - {path: ../specs/job/hello.yaml, points: 5}\n",
+    "scenario `../specs/job/hello.yaml` is listed twice, first on line 3"
+)]
+#[case::other_spelling(
+    "  - ../specs/job/hello.yaml\n  - ../specs/../specs/job/hello.yaml\n",
+    "scenario `../specs/../specs/job/hello.yaml` is listed twice, first on line 3"
+)]
+#[case::glob_matches_listed_path(
+    "  - {path: ../specs/daemonset/b.yaml, points: 2}\n  - {glob: \"../specs/daemonset/*.yaml\"}\n",
+    "scenario `specs/daemonset/b.yaml` is listed twice, first on line 3"
+)]
+fn suite_scenario_listed_twice(#[case] items: &str, #[case] message: &str) {
+    let files = tree();
+    let suite = format!("name: twice\nscenarios:\n{items}");
+    std::fs::write(files.path("suites/twice.yaml"), suite).unwrap();
+    let err = load_suite(&files.path("suites/twice.yaml")).unwrap_err();
+    let problems = err.problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(files.redact(problems[0].message()), message);
+    assert_eq!(problems[0].location().map(|at| at.line), Some(4));
 }
