@@ -116,7 +116,7 @@ pub async fn change_nodes(
 
 /// Undoes what runs killed before their cleanup left on the cluster: their namespaces, the
 /// cluster-scoped objects they created and the node changes they made. The node changes are
-/// undone under the node lock, so that no placement check of another process sees them
+/// undone under the node lock, so that no placement check of another process runs while they
 /// change. Returns one line per kind of thing undone, and per problem.
 ///
 /// Only runs on this machine are recognised, by their process ids, so callers use it for the
@@ -230,7 +230,8 @@ pub async fn delete_leftover_cluster_objects(client: &kube::Client) -> Result<Ve
     Ok(deleted)
 }
 
-/// Whether the process with this id runs on this machine; false for anything but digits.
+/// Checks whether the process with this id runs on this machine; false for anything but
+/// digits.
 fn process_runs(pid: &str) -> bool {
     !pid.is_empty()
         && pid.chars().all(|c| c.is_ascii_digit())

@@ -20,7 +20,7 @@ pub struct NodeFileLock {
     _file: File,
 }
 
-/// The lock file of the cluster whose API server is at `server`, so that every way of
+/// Returns the lock file of the cluster whose API server is at `server`, so that every way of
 /// reaching one cluster (a local cluster's name, its kubeconfig) takes the same lock.
 pub fn lock_path(server: &str) -> PathBuf {
     Paths::from_env()
