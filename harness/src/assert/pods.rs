@@ -14,7 +14,7 @@ use super::phrases::{NAME_LIMIT, expected_count, join_names};
 use super::selector::LabelSelector;
 use super::{JudgeContext, Outcome, PodOrder, PodsExpectation, count_fact};
 use crate::dsl::values::CountRange;
-use crate::recorder::timeline::ObjectHistory;
+use crate::recorder::timeline::{ObjectHistory, str_at};
 
 /// Judges `expect-pods` over the recording from `ctx.from` on.
 pub fn judge_pods(exp: &PodsExpectation, ctx: &JudgeContext<'_>) -> Outcome {
@@ -38,9 +38,10 @@ pub fn judge_pods(exp: &PodsExpectation, ctx: &JudgeContext<'_>) -> Outcome {
         facts.insert("created".to_owned(), count_fact(expected, created));
         if !expected.contains(created) {
             failures.push(format!(
-                "expected {} created{scope}; observed {created}{}",
+                "expected {} created{scope}; observed {created}{}{}",
                 expected_count(expected, "pod", "pods"),
-                listed(&names(&pods))
+                listed(&names(&pods)),
+                restarts_in_place(&pods)
             ));
         }
     }
@@ -157,6 +158,44 @@ fn listed(names: &[&str]) -> String {
     } else {
         format!(": {}", join_names(names, NAME_LIMIT))
     }
+}
+
+/// Explains a count of pods lower than expected by restartPolicy OnFailure, under which the
+/// kubelet restarts a failed container inside its pod and the Job creates no new pod; empty
+/// when no pod has that policy.
+fn restarts_in_place(pods: &[Pod<'_>]) -> String {
+    let on_failure: Vec<&Pod<'_>> = pods
+        .iter()
+        .filter(|pod| str_at(pod.last(), &["spec", "restartPolicy"]) == Some("OnFailure"))
+        .collect();
+    if on_failure.is_empty() {
+        return String::new();
+    }
+    let restarts: u64 = on_failure
+        .iter()
+        .flat_map(|pod| {
+            pod.last()
+                .pointer("/status/containerStatuses")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .filter_map(|status| status.get("restartCount").and_then(Value::as_u64))
+        .sum();
+    let counted = if restarts > 0 {
+        format!(" ({restarts} container restarts recorded)")
+    } else {
+        String::new()
+    };
+    format!(
+        "; {} restartPolicy OnFailure, so a failed container restarts inside its pod{counted} \
+         instead of the Job creating a new pod",
+        if on_failure.len() == 1 {
+            format!("{} has", on_failure[0].name)
+        } else {
+            "the pods have".to_owned()
+        }
+    )
 }
 
 fn reached_phase(pod: &Pod<'_>, wanted: &str) -> bool {

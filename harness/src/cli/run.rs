@@ -326,3 +326,17 @@ fn exit_code(reports: &[ScenarioReport]) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::unique_slugs;
+
+    #[test]
+    fn unique_slugs_number_collisions() {
+        let names = ["rv slug: a/b", "rv slug a b", "other", "rv-slug-a-b"];
+        assert_eq!(
+            unique_slugs(&names),
+            ["rv-slug-a-b", "rv-slug-a-b-2", "other", "rv-slug-a-b-3"]
+        );
+    }
+}

@@ -34,3 +34,31 @@ pub fn count_noun(count: usize, singular: &str, plural: &str) -> String {
         format!("{count} {plural}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::{count_noun, slug};
+
+    #[rstest]
+    #[case::words(
+        "Job completions: run one at a time",
+        "job-completions-run-one-at-a-time"
+    )]
+    #[case::punctuation_only_between("broken: a/b", "broken-a-b")]
+    #[case::leading_and_trailing(" (seed) ", "seed")]
+    #[case::no_ascii("ジョブ", "scenario")]
+    #[case::empty("", "scenario")]
+    fn slug_keeps_letters_and_digits(#[case] name: &str, #[case] expected: &str) {
+        assert_eq!(slug(name), expected);
+    }
+
+    #[rstest]
+    #[case::one(1, "1 scenario")]
+    #[case::none(0, "0 scenarios")]
+    #[case::many(54, "54 scenarios")]
+    fn count_noun_agrees(#[case] count: usize, #[case] expected: &str) {
+        assert_eq!(count_noun(count, "scenario", "scenarios"), expected);
+    }
+}

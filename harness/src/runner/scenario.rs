@@ -92,7 +92,16 @@ pub async fn run(
     }
 
     // Held until cleanup has restored the nodes.
-    let _nodes_guard = match node_use(scenario, &manifests) {
+    let node_use = node_use(scenario, &manifests);
+    if !matches!(node_use, NodeUse::None) {
+        runner.progress.step(
+            &scenario.name,
+            0,
+            scenario.steps.len(),
+            "waiting for scenarios that change or judge nodes",
+        );
+    }
+    let _nodes_guard = match node_use {
         NodeUse::Changes => {
             let memory = runner.nodes.write().await;
             NodesGuard::Exclusive(memory, lock_file(runner, true).await)

@@ -22,6 +22,22 @@ fn run(recording: Recording, name: &str, outcome: &str) -> Recording {
         .modify("Pod", pod(name).phase(outcome))
 }
 
+/// One pod of job/pi with restartPolicy OnFailure whose container failed twice and was
+/// restarted in the pod.
+fn restarted() -> Timeline {
+    let pod = pod("pi-a").set(&["spec", "restartPolicy"], json!("OnFailure"));
+    Recording::new()
+        .add("Pod", pod.clone().phase("Pending"))
+        .modify(
+            "Pod",
+            pod.running(true).set(
+                &["status", "containerStatuses"],
+                json!([{"restartCount": 2}]),
+            ),
+        )
+        .build()
+}
+
 /// Three pods of job/pi, each created after the one before succeeded.
 fn sequential() -> Timeline {
     let recording = Recording::new().add("Job", Object::named("pi"));
@@ -170,6 +186,7 @@ fn judge_pods_passes(
 #[case::max_running_exceeded(parallel(), "owner: job/pi\nmaxRunning: 1", 0)]
 #[case::max_running_none(parallel(), "owner: job/pi\nsince: late\nmaxRunning: 1", 9)]
 #[case::created_too_many(retries(), "owner: job/pi\ncreated: 1", 0)]
+#[case::created_short_restarted_in_place(restarted(), "owner: job/pi\ncreated: 3", 0)]
 #[case::succeeded_short(retries(), "owner: job/pi\nsucceeded: 3", 0)]
 #[case::failed_unexpected(retries(), "owner: job/pi\nfailed: 0", 0)]
 #[case::deleted_not_failed(replaced(), "owner: job/pi\nfailed: 1", 0)]
