@@ -106,6 +106,13 @@ impl de::Error for DeError {
         ))
     }
 
+    fn invalid_value(unexpected: Unexpected<'_>, expected: &dyn Expected) -> Self {
+        DeError::custom(format!(
+            "expected {}, found {unexpected}",
+            describe_expected(expected)
+        ))
+    }
+
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
         DeError::new(DeErrorKind::UnknownField {
             field: field.to_owned(),

@@ -203,7 +203,8 @@ fn unknown_keys(#[case] text: &str, #[case] message: &str, #[case] hint: &str) {
 )]
 #[case::negative_count(
     "name: x\nsteps:\n  - expect-pods: {created: -1}\n",
-    "3:28 steps[0].expect-pods.created: invalid value: integer `-1`, expected a count",
+    "3:28 steps[0].expect-pods.created: expected a count: a non-negative integer, or a mapping \
+     with `min` and/or `max`, found integer `-1`",
     None
 )]
 #[case::steps_not_a_list(
@@ -214,6 +215,11 @@ fn unknown_keys(#[case] text: &str, #[case] message: &str, #[case] hint: &str) {
 #[case::replicas_as_text(
     "name: x\nsteps:\n  - scale: {target: sts/web, replicas: '3'}\n",
     "3:40 steps[0].scale.replicas: expected a non-negative integer, found string \"3\"",
+    None
+)]
+#[case::replicas_negative(
+    "name: x\nsteps:\n  - scale: {target: sts/web, replicas: -1}\n",
+    "3:40 steps[0].scale.replicas: expected a non-negative integer, found integer `-1`",
     None
 )]
 #[case::bad_duration(
@@ -233,7 +239,8 @@ fn unknown_keys(#[case] text: &str, #[case] message: &str, #[case] hint: &str) {
 )]
 #[case::selection_word(
     "name: x\nsteps:\n  - apply: al\n",
-    "3:12 steps[0].apply: invalid value: string \"al\", expected `all` or a list of targets",
+    "3:12 steps[0].apply: expected `all` or a list of targets such as [job/hello-world], found \
+     string \"al\"",
     None
 )]
 #[case::unknown_enum_value(
