@@ -285,8 +285,25 @@ fn split_first(mut problems: Vec<Problem>) -> Option<(Problem, Vec<Problem>)> {
 
 /// Renders an error as miette prints it, with source snippets and hints, but without colour,
 /// so it fits reports and logs. The first line reads `failed to …`.
+///
+/// A file with several problems lists each under the first, rendered alike; miette would
+/// print the others as separate top-level errors.
 pub fn render_error(error: &DslError) -> String {
-    render_diagnostic(&FailedTo(error))
+    let mut out = render_diagnostic(&FailedTo(error));
+    let rest = match error {
+        DslError::LoadFailed { rest, .. } | DslError::RenderFailed { rest, .. } => rest.as_slice(),
+        _ => &[],
+    };
+    for problem in rest {
+        for line in render_problem(problem).lines() {
+            if line.trim().is_empty() {
+                out.push('\n');
+            } else {
+                out.push_str(&format!("      {line}\n"));
+            }
+        }
+    }
+    out
 }
 
 /// Renders a single problem, such as one that `lint_file` returned, without colour.
@@ -339,9 +356,7 @@ impl Diagnostic for FailedTo<'_> {
         self.0.labels()
     }
 
-    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
-        self.0.related()
-    }
+    // The related problems are rendered by `render_error`, under the first.
 
     fn diagnostic_source(&self) -> Option<&dyn Diagnostic> {
         self.0.diagnostic_source()
