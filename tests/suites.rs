@@ -167,8 +167,8 @@ fn load(entries: &[dsl::Entry], backend: &Backend) -> Vec<Loaded> {
     reject_shared_snapshots(loaded)
 }
 
-/// Scenarios whose names give the same snapshot file would compare against each other's
-/// snapshot; every one after the first becomes an invalid trial that names the other.
+/// Rejects scenarios whose names give the same snapshot file, because they would compare
+/// against each other's snapshot. Each one after the first becomes an invalid trial.
 fn reject_shared_snapshots(loaded: Vec<Loaded>) -> Vec<Loaded> {
     let mut owners: BTreeMap<String, String> = BTreeMap::new();
     loaded

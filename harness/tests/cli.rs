@@ -15,9 +15,13 @@ fn repository() -> &'static Path {
 }
 
 fn kspec(args: &[&str]) -> Output {
+    kspec_in(repository(), args)
+}
+
+fn kspec_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(KSPEC)
         .args(args)
-        .current_dir(repository())
+        .current_dir(dir)
         .output()
         .expect("kspec runs")
 }
@@ -385,10 +389,10 @@ fn killed_run_node_restored_next_run() {
     assert!(deleting, "the node the killed run added is still there");
 }
 
-/// A patch of an existing node is undone by cleanup; deleting a node the scenario did not
-/// add is refused, because cleanup could not bring it back.
+/// Cleanup undoes a patch of an existing node. Deleting a node the scenario did not add is
+/// rejected, because cleanup could not bring it back.
 #[test]
-fn node_patch_restored_delete_refused() {
+fn node_patch_restored_delete_rejected() {
     const LABEL: &str = "cli.kspec.dev/patched";
     let kubeconfig = cluster();
     let dir = tempfile::tempdir().unwrap();
@@ -590,11 +594,7 @@ fn lint_missing_manifest_names_current_directory() {
         "s.yaml",
         "name: x\nmanifests: [nope.yaml]\nsteps: []\n",
     );
-    let output = Command::new(KSPEC)
-        .args(["lint", "--offline", "s.yaml"])
-        .current_dir(dir.path())
-        .output()
-        .expect("kspec runs");
+    let output = kspec_in(dir.path(), &["lint", "--offline", "s.yaml"]);
     let printed = text(&output);
 
     assert_eq!(output.status.code(), Some(1), "{printed}");
@@ -608,11 +608,7 @@ fn lint_missing_manifest_names_current_directory() {
         "suite.yaml",
         "name: s\nscenarios: [nope.yaml]\n",
     );
-    let output = Command::new(KSPEC)
-        .args(["lint", "--offline", "suite.yaml"])
-        .current_dir(dir.path())
-        .output()
-        .expect("kspec runs");
+    let output = kspec_in(dir.path(), &["lint", "--offline", "suite.yaml"]);
     let printed = text(&output);
 
     assert_eq!(output.status.code(), Some(2), "{printed}");

@@ -113,15 +113,15 @@ pub fn judge_history(exp: &HistoryExpectation, ctx: &JudgeContext<'_>) -> Outcom
     if exp.newest == Some(true) {
         let mut all_newest = true;
         for (index, limit) in limits.iter().enumerate() {
-            let kept = &sweep.kept_at_end[index];
-            let newest = newest_finished(&jobs, limit.result, kept.len());
-            if kept.iter().any(|name| !newest.contains(name)) {
+            let kept_at_end = &sweep.kept_at_end[index];
+            let newest = newest_finished(&jobs, limit.result, kept_at_end.len());
+            if kept_at_end.iter().any(|name| !newest.contains(name)) {
                 all_newest = false;
                 failures.push(format!(
                     "expected {owner} to keep its newest {} Jobs ({}); it keeps {}",
                     limit.adjective,
                     join_names(&newest, NAME_LIMIT),
-                    join_names(kept, NAME_LIMIT)
+                    join_names(kept_at_end, NAME_LIMIT)
                 ));
             }
         }

@@ -172,9 +172,9 @@ pub struct OrdinalExpectation {
     /// higher ordinal is gone; `any` sets no requirement.
     #[serde(default)]
     pub deletion: Option<OrdinalOrder>,
-    /// Replacement order during a rolling update: `reverse` means pods begin terminating from
-    /// the highest ordinal down, and each only while every higher ordinal the StatefulSet's
-    /// replicas include is Running, Ready and not being deleted; `any` sets no requirement.
+    /// Replacement order during a rolling update. `reverse` means pods begin terminating from
+    /// the highest ordinal down, each only while every higher ordinal within `spec.replicas`
+    /// is Running, Ready and not being deleted. `any` sets no requirement.
     #[serde(default)]
     pub replacement: Option<OrdinalOrder>,
     /// Keeps judging as changes arrive until the expectation holds, for at most this long.

@@ -160,9 +160,9 @@ fn listed(names: &[&str]) -> String {
     }
 }
 
-/// Explains a count of pods lower than expected by restartPolicy OnFailure, under which the
-/// kubelet restarts a failed container inside its pod and the Job creates no new pod; empty
-/// when no pod has that policy.
+/// Explains a pod count lower than expected by restartPolicy OnFailure, because under it the
+/// kubelet restarts a failed container inside its pod and the Job creates no new pod.
+/// Returns an empty string when no pod has that policy.
 fn restarts_in_place(pods: &[Pod<'_>]) -> String {
     let on_failure: Vec<&Pod<'_>> = pods
         .iter()

@@ -450,14 +450,6 @@ mod tests {
         assert_eq!(field_in(message), field);
     }
 
-    #[rstest]
-    #[case::none(0, "0 problems")]
-    #[case::one(1, "1 problem")]
-    #[case::two(2, "2 problems")]
-    fn count_noun_plural(#[case] count: usize, #[case] expected: &str) {
-        assert_eq!(count_noun(count, "problem", "problems"), expected);
-    }
-
     #[test]
     fn keep_new_file_reached_twice() {
         let dir = tempfile::tempdir().unwrap();

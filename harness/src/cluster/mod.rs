@@ -139,8 +139,10 @@ impl Connection {
             Backend::Kubeconfig { path, context } => {
                 let connected = client_from_kubeconfig(path.clone(), context.clone()).await?;
                 let version = connected.server_version().await?;
-                let server = connected.url.clone();
-                let client = connected.client;
+                let ClusterClient {
+                    client,
+                    url: server,
+                } = connected;
                 let storage_class = default_storage_class(&client).await;
                 Ok(Self {
                     client,
@@ -169,8 +171,10 @@ impl Connection {
                     client_from_kubeconfig(Some(cluster.kubeconfig_path().to_path_buf()), None)
                         .await?;
                 let version = connected.server_version().await?;
-                let server = connected.url.clone();
-                let client = connected.client;
+                let ClusterClient {
+                    client,
+                    url: server,
+                } = connected;
                 Ok(Self {
                     client,
                     description: format!("local cluster {name} (Kubernetes {version})"),
@@ -192,8 +196,10 @@ impl Connection {
                     client_from_kubeconfig(Some(running.kubeconfig_path().to_path_buf()), None)
                         .await?;
                 let version = connected.server_version().await?;
-                let server = connected.url.clone();
-                let client = connected.client;
+                let ClusterClient {
+                    client,
+                    url: server,
+                } = connected;
                 Ok(Self {
                     client,
                     description: format!("k3s container {image}:{tag} (Kubernetes {version})"),

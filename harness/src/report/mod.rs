@@ -57,6 +57,7 @@ mod tests {
     #[rstest]
     #[case::one(1, "1 scenario")]
     #[case::none(0, "0 scenarios")]
+    #[case::two(2, "2 scenarios")]
     #[case::many(54, "54 scenarios")]
     fn count_noun_agrees(#[case] count: usize, #[case] expected: &str) {
         assert_eq!(count_noun(count, "scenario", "scenarios"), expected);

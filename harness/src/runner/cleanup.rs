@@ -189,7 +189,7 @@ pub fn mark_owned(manifest: &Value, namespace: &str) -> Value {
 /// Deletes the cluster-scoped objects that runs killed before their cleanup created: those
 /// with [`OWNER_LABEL`] whose [`PID_ANNOTATION`] names a process that no longer runs on this
 /// machine. Returns them as `kind/name`.
-pub async fn delete_leftover_cluster_objects(client: &kube::Client) -> Result<Vec<String>, String> {
+async fn delete_leftover_cluster_objects(client: &kube::Client) -> Result<Vec<String>, String> {
     let mut deleted = Vec::new();
     let kinds = KINDS
         .iter()
@@ -215,15 +215,11 @@ pub async fn delete_leftover_cluster_objects(client: &kube::Client) -> Result<Ve
             if owner_runs || object.metadata.deletion_timestamp.is_some() {
                 continue;
             }
+            let target = format!("{}/{name}", info.kind.to_ascii_lowercase());
             match api.delete(&name, &DeleteParams::background()).await {
-                Ok(_) => deleted.push(format!("{}/{name}", info.kind.to_ascii_lowercase())),
+                Ok(_) => deleted.push(target),
                 Err(kube::Error::Api(status)) if status.code == 404 => {}
-                Err(err) => {
-                    return Err(format!(
-                        "failed to delete {}/{name}: {err}",
-                        info.kind.to_ascii_lowercase()
-                    ));
-                }
+                Err(err) => return Err(format!("failed to delete {target}: {err}")),
             }
         }
     }
@@ -232,7 +228,7 @@ pub async fn delete_leftover_cluster_objects(client: &kube::Client) -> Result<Ve
 
 /// Checks whether the process with this id runs on this machine; false for anything but
 /// digits.
-fn process_runs(pid: &str) -> bool {
+pub(crate) fn process_runs(pid: &str) -> bool {
     !pid.is_empty()
         && pid.chars().all(|c| c.is_ascii_digit())
         && std::path::Path::new("/proc").join(pid).exists()
@@ -377,7 +373,7 @@ async fn restore_node(nodes: &Api<Node>, name: &str, original: &Original) -> Res
 /// Restores the nodes that runs killed before their cleanup left changed: each node whose
 /// [`ORIGINAL_ANNOTATION`] names a process that no longer runs on this machine. Returns the
 /// names of the nodes restored.
-pub async fn restore_leftover_nodes(client: &kube::Client) -> Result<Vec<String>, String> {
+async fn restore_leftover_nodes(client: &kube::Client) -> Result<Vec<String>, String> {
     let nodes: Api<Node> = Api::all(client.clone());
     let list = nodes
         .list(&ListParams::default())

@@ -401,7 +401,7 @@ pub async fn delete_leftover_namespaces(client: &kube::Client) -> Result<usize, 
             .annotations
             .as_ref()
             .and_then(|annotations| annotations.get(PID_ANNOTATION))
-            .is_some_and(|pid| std::path::Path::new("/proc").join(pid).exists());
+            .is_some_and(|pid| cleanup::process_runs(pid));
         let Some(name) = namespace.metadata.name else {
             continue;
         };

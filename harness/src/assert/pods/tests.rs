@@ -22,8 +22,8 @@ fn run(recording: Recording, name: &str, outcome: &str) -> Recording {
         .modify("Pod", pod(name).phase(outcome))
 }
 
-/// One pod of job/pi with restartPolicy OnFailure whose container failed twice and was
-/// restarted in the pod.
+/// Builds one pod of job/pi with restartPolicy OnFailure whose container failed twice and
+/// was restarted in the pod.
 fn restarted() -> Timeline {
     let pod = pod("pi-a").set(&["spec", "restartPolicy"], json!("OnFailure"));
     Recording::new()
